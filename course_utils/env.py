@@ -1,0 +1,81 @@
+"""Device choice, seeding and quick mode: the switches every lesson starts with (lesson 1)."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+QUICK_ENV = "COURSE_QUICK"
+"""Set ``COURSE_QUICK=1`` to shrink epochs and data (CI, grading, a first look)."""
+
+
+def is_quick() -> bool:
+    """True when quick mode is on (``COURSE_QUICK`` set to anything but ``""``/``0``/``false``)."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def quick(full, reduced):
+    """Return ``reduced`` in quick mode, else ``full``.
+
+    Lessons write ``num_epochs = quick(50, 1)`` so the code reads the same in both modes.
+    """
+    return reduced if is_quick() else full
+
+
+def quick_banner() -> None:
+    """Print a visible banner when quick mode is on, so nobody mistakes a quick run for a full one."""
+    if is_quick():
+        print("=" * 72)
+        print(f"QUICK MODE ({QUICK_ENV} is set): epochs and data are reduced; numbers are not")
+        print("representative. Unset it for the real lesson.")
+        print("=" * 72)
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """Pick CUDA, then Apple MPS, then CPU (lesson 1).
+
+    ``prefer`` (or the ``COURSE_DEVICE`` environment variable) forces a device, e.g. ``"cpu"``.
+    """
+    prefer = prefer or os.environ.get("COURSE_DEVICE")
+    if prefer:
+        device = torch.device(prefer)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("COURSE_DEVICE asks for CUDA but torch.cuda.is_available() is False; "
+                               "unset it or use 'cpu'.")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch (all devices) and return a CPU ``torch.Generator`` (lesson 1)."""
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """True where bf16 autocast is expected to be faster: CUDA with bf16, or a CPU with native bf16."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return _cpu_has_flag("avx512_bf16") or _cpu_has_flag("amx_bf16")
+    return False
+
+
+def _cpu_has_flag(flag: str) -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(flag in line.split() for line in f if line.startswith("flags"))
+    except OSError:
+        return False

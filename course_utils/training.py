@@ -1,0 +1,160 @@
+"""BCE GAN training (lessons 2 and 3): the losses, one D step, one G step and ``train_gan``.
+
+Loss convention used everywhere in the course: the **averaged** discriminator loss
+``L_D = (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2``. A discriminator that guesses (D = 0.5 everywhere)
+scores ``log 2 ~ 0.693``; so does the non-saturating generator loss ``L_G = BCE(D(G(z)), 1)``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .checkpoints import load_checkpoint, save_checkpoint
+from .env import seed_everything
+from .loop import autocast_context, fit, make_adam, new_history
+
+LOG2 = math.log(2.0)
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Averaged BCE: real images are labelled 1, fakes 0 (lesson 2)."""
+    real_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return (real_loss + fake_loss) / 2
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss: G wants D to call its fakes real, so the target is 1 (lesson 3)."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def d_step(D, G, real, opt_d, latent_dim: int):
+    """One discriminator update (lesson 3). Returns ``(d_loss, D(x) mean, D(G(z)) mean)``, detached."""
+    z = torch.randn(real.size(0), latent_dim, device=real.device)  # (B, latent_dim): fresh noise
+    fake = G(z).detach()  # (B, C, H, W); detach: this step must not compute gradients for G
+    real_logits, fake_logits = D(real), D(fake)  # (B, 1) each
+    loss = discriminator_loss(real_logits, fake_logits)
+    opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_d.step()
+    return loss.detach(), torch.sigmoid(real_logits).mean().detach(), torch.sigmoid(fake_logits).mean().detach()
+
+
+def g_step(D, G, opt_g, batch_size: int, latent_dim: int, device):
+    """One generator update (lesson 3): fresh noise, fakes labelled *real*. Returns the detached loss."""
+    z = torch.randn(batch_size, latent_dim, device=device)  # (B, latent_dim): fresh noise
+    loss = generator_loss(D(G(z)))
+    opt_g.zero_grad(set_to_none=True)
+    loss.backward()  # also fills D's .grad; d_step clears them before D's next update
+    opt_g.step()
+    return loss.detach()
+
+
+def _check_models(G, D, device) -> int:
+    latent_dim = getattr(G, "latent_dim", None)
+    if not isinstance(latent_dim, int):
+        raise AttributeError("train_gan needs generator.latent_dim (an int); set it in __init__, "
+                             "e.g. self.latent_dim = latent_dim")
+    for name, m in (("generator", G), ("discriminator", D)):
+        p = next(m.parameters(), None)
+        if p is not None and p.device != torch.device(device) and not (
+                p.device.type == torch.device(device).type == "cuda"):
+            raise RuntimeError(f"{name} is on {p.device} but training runs on {device}: "
+                               f"call {name}.to(device) first")
+    return latent_dim
+
+
+def train_gan(generator, discriminator, train_loader, num_epochs: int, device,
+              learning_rate: float = 2e-4, beta1: float = 0.5, checkpoint_interval: int = 5,
+              verbose: bool = True, *, d_step_fn=d_step, g_step_fn=g_step, seed: int | None = 0,
+              amp="auto", channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None,
+              resume_from=None, history: dict | None = None, n_samples: int = 64, log_every: int = 50):
+    """Train a GAN with BCE losses (lesson 3) and return its history.
+
+    The seed's signature first; then options: ``d_step_fn``/``g_step_fn`` (your own steps),
+    ``amp`` (bf16 autocast: True, False or "auto"), ``eval_fn(G) -> dict`` (a quality metric at each
+    checkpoint), ``checkpoint_path`` (written atomically every ``checkpoint_interval`` epochs),
+    ``resume_from`` (a checkpoint to continue). History keys: ``d_loss``, ``g_loss``, ``d_real``
+    (D(x) mean), ``d_fake`` (D(G(z)) mean), one float per batch; ``samples``, a list of
+    ``{"epoch", "images"}`` from fixed noise every ``checkpoint_interval`` epochs; ``metrics``.
+    """
+    device = torch.device(device)
+    G, D = generator, discriminator
+    latent_dim = _check_models(G, D, device)
+    if seed is not None:
+        seed_everything(seed)
+    if channels_last == "auto":
+        channels_last = device.type == "cpu"
+    if channels_last:
+        G.to(memory_format=torch.channels_last)
+        D.to(memory_format=torch.channels_last)
+    opt_g = make_adam(G.parameters(), learning_rate, (beta1, 0.999), device)
+    opt_d = make_adam(D.parameters(), learning_rate, (beta1, 0.999), device)
+    fixed_z = torch.randn(n_samples, latent_dim, generator=torch.Generator().manual_seed(1234)).to(device)
+    if resume_from is not None:
+        state = load_checkpoint(resume_from, G=G, D=D, opt_g=opt_g, opt_d=opt_d)
+        history = state["history"]
+    if history is None:
+        history = new_history(["d_loss", "g_loss", "d_real", "d_fake"], settings=dict(
+            learning_rate=learning_rate, beta1=beta1, latent_dim=latent_dim, seed=seed, amp=amp,
+            loss="averaged BCE (chance = log 2)"))
+    autocast = autocast_context(device, amp)
+
+    def step(real):
+        real = real.to(device, non_blocking=True)
+        with autocast:
+            d_loss, d_real, d_fake = d_step_fn(D, G, real, opt_d, latent_dim)
+            g_loss = g_step_fn(D, G, opt_g, real.size(0), latent_dim, device)
+        return {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
+
+    def on_epoch_end(epoch):
+        if checkpoint_interval and epoch % checkpoint_interval == 0:
+            record_samples(G, fixed_z, history, epoch, eval_fn)
+            if checkpoint_path is not None:
+                save_checkpoint(checkpoint_path, G=G, D=D, opt_g=opt_g, opt_d=opt_d, history=history)
+        if verbose and not _in_notebook():
+            print(f"epoch {epoch}: D loss {_mean_last(history, 'd_loss'):.3f}, "
+                  f"G loss {_mean_last(history, 'g_loss'):.3f}, D(x) {_mean_last(history, 'd_real'):.3f}, "
+                  f"D(G(z)) {_mean_last(history, 'd_fake'):.3f}", flush=True)
+
+    G.train()
+    D.train()
+    return fit(step, train_loader, num_epochs, history, on_epoch_end=on_epoch_end, log_every=log_every,
+               progress=verbose, desc="train_gan", verbose=verbose)
+
+
+@torch.no_grad()
+def record_samples(G, fixed_z, history: dict, epoch: int, eval_fn=None) -> None:
+    """Store ``G(fixed_z)`` (on CPU, float) and, if given, ``eval_fn(G)`` in the history."""
+    was_training = G.training
+    G.eval()
+    images = G(fixed_z).float().cpu().contiguous()
+    history["samples"].append({"epoch": epoch, "images": images})
+    if eval_fn is not None:
+        history["metrics"].append({"epoch": epoch, **eval_fn(G)})
+    G.train(was_training)
+
+
+def _mean_last(history: dict, key: str) -> float:
+    values = history[key][-history["steps_per_epoch"]:] or [float("nan")]
+    return sum(values) / len(values)
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def save_path(name: str) -> Path:
+    """Where lessons write their runs: ``runs/<name>`` in the repository (git-ignored)."""
+    path = Path(__file__).resolve().parent.parent / "runs" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
