@@ -16,9 +16,9 @@ import numpy as np
 LOG2 = math.log(2.0)
 
 # Thresholds, averaged-BCE convention (see module docstring). Each is printed with its verdict.
-D_DOMINANT_LOSS = 0.30   # recent mean D loss below this: D wins too easily
+D_DOMINANT_LOSS = 0.15   # recent mean D loss below this: D wins too easily (D(x) ~ 0.86+, D(G(z)) ~ 0.14-)
 D_FAILING_LOSS = LOG2 + 0.05  # above chance: D is worse than a coin flip, G is ahead
-MIN_D_FAKE = 0.05        # mean D(G(z)) below this: sigmoid saturated, G gets almost no gradient
+MIN_D_FAKE = 0.05        # mean D(G(z)) below this: D rejects (almost) every fake
 MAX_SMOOTHED_STD = 0.08  # std of the smoothed D loss in the window: slow oscillation if larger
 MAX_DRIFT = 0.10         # |change of the smoothed D loss across the window|: still moving if larger
 NEAR_HALF = 0.10         # |D(x) - 0.5| and |D(G(z)) - 0.5| below this: near the ideal equilibrium
@@ -99,7 +99,7 @@ def convergence_checklist(history: dict, window: int | None = None, verbose: boo
               f"mean D loss {d['mean']:.3f} (needs >= {D_DOMINANT_LOSS}; chance {LOG2:.3f})"),
         Check("D is better than chance", d["mean"] <= D_FAILING_LOSS,
               f"mean D loss {d['mean']:.3f} (needs <= {D_FAILING_LOSS:.3f})"),
-        Check("G still gets gradient", d_fake["mean"] >= MIN_D_FAKE,
+        Check("D does not reject every fake", d_fake["mean"] >= MIN_D_FAKE,
               f"mean D(G(z)) {d_fake['mean']:.3f} (needs >= {MIN_D_FAKE})"),
         Check("no slow oscillation", d["smoothed_std"] <= MAX_SMOOTHED_STD,
               f"std of smoothed D loss {d['smoothed_std']:.3f} (needs <= {MAX_SMOOTHED_STD})"),
@@ -121,9 +121,9 @@ def assess_equilibrium(history: dict, window: int | None = None, verbose: bool =
     d, d_real, d_fake = a["d_loss"], a["d_real"]["mean"], a["d_fake"]["mean"]
     facts = f"D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f}, D loss {d['mean']:.3f}"
     if d["mean"] < D_DOMINANT_LOSS or d_fake < MIN_D_FAKE:
-        verdict, text = "d_dominant", ("D DOMINATES: it separates real from fake almost perfectly, so G's "
-                                       "gradient vanishes. Weaken D (lower its lr, label smoothing, "
-                                       "instance noise, dropout, train it less often).")
+        verdict, text = "d_dominant", ("D DOMINATES: it separates real from fake almost perfectly, and "
+                                       "G's learning signal fades (lesson 4 measures it). Weaken D: lower "
+                                       "its lr, label smoothing, instance noise, dropout, train it less often.")
     elif d["mean"] > D_FAILING_LOSS:
         verdict, text = "d_failing", "D IS AT OR BELOW CHANCE: it no longer tells real from fake; G is ahead."
     elif d["smoothed_std"] > MAX_SMOOTHED_STD or abs(d["drift"]) > MAX_DRIFT:

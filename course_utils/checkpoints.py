@@ -125,3 +125,27 @@ def sample(G, n: int, seed: int | None = None, batch_size: int = 500) -> torch.T
     finally:
         G.train(was_training)
     return torch.cat(chunks).clamp_(-1, 1)
+
+
+HISTORY_DIR = PRETRAINED_DIR / "histories"
+
+
+def save_history(history: dict, path) -> Path:
+    """Save a training history compactly (per-step lists as float32 tensors), atomically."""
+    packed = {k: (torch.tensor(v, dtype=torch.float32) if isinstance(v, list) and v
+                  and isinstance(v[0], float) else v) for k, v in history.items()}
+    packed["samples"] = [{"epoch": s["epoch"], "images": s["images"].half()} for s in history["samples"]]
+    return save_checkpoint(path, history=packed)
+
+
+def load_history(path_or_name) -> dict:
+    """Load a history saved by :func:`save_history`: a file path or a shipped name (e.g. ``"fashion_dcgan"``)."""
+    path = Path(path_or_name)
+    if not path.suffix:
+        path = HISTORY_DIR / f"{path_or_name}.pt"
+    history = load_checkpoint(path)["history"]
+    for k, v in history.items():
+        if isinstance(v, torch.Tensor) and v.dim() == 1:
+            history[k] = v.tolist()
+    history["samples"] = [{"epoch": s["epoch"], "images": s["images"].float()} for s in history["samples"]]
+    return history

@@ -203,7 +203,7 @@ def check_discriminator_loss(fn) -> CheckReport:
     ok, got = _run(r, "discriminator_loss(real_logits, fake_logits)", fn, real, fake)
     if not ok:
         return r
-    got = float(got)
+    got = float(got.detach()) if torch.is_tensor(got) else float(got)
     variants = {
         "correct": (_bce(real, 1) + _bce(fake, 0)) / 2,
         "you summed the two terms; the course averages them: (real_loss + fake_loss) / 2":
@@ -244,7 +244,7 @@ def check_generator_loss(fn) -> CheckReport:
     if not r.expect(isinstance(got, torch.Tensor) and got.dim() == 0, "returns a scalar tensor",
                     "expected a 0-dim tensor: average over the batch"):
         return r
-    _match(r, float(got), {
+    _match(r, float(got.detach()), {
         "correct": _bce(fake, 1),
         "fakes are labelled 0 in the G step: G wants D to say 'real', so the target is 1": _bce(fake, 0),
         "this is the saturating loss log(1 - D(G(z))): its gradient vanishes when D rejects fakes; "
@@ -290,7 +290,7 @@ def check_d_step(fn) -> CheckReport:
     if not r.expect(isinstance(out, tuple) and len(out) == 3, "returns (d_loss, D(x) mean, D(G(z)) mean)",
                     f"expected a tuple of 3 values, got {type(out).__name__}"):
         return r
-    loss, d_real, d_fake = (float(v) for v in out)
+    loss, d_real, d_fake = (float(v.detach()) if torch.is_tensor(v) else float(v) for v in out)
     _match(r, loss, {
         "correct": (_bce(real_logits, 1) + _bce(fake_logits, 0)) / 2,
         "fakes are labelled as real (target 1) in the D step; they get target 0":
@@ -323,7 +323,7 @@ def check_g_step(fn) -> CheckReport:
                     G.latent_dim, torch.device("cpu"))
     if not ok:
         return r
-    _match(r, float(loss), {
+    _match(r, float(loss.detach()) if torch.is_tensor(loss) else float(loss), {
         "correct": _bce(fake_logits, 1),
         "fakes are labelled 0 in the G step: G's target is 1 ('real')": _bce(fake_logits, 0),
         "this is the saturating loss log(1 - D(G(z))); use BCE(D(G(z)), 1)": -_bce(fake_logits, 0),

@@ -1,0 +1,119 @@
+import math
+
+import pytest
+import torch
+
+from course_utils import (
+    LOG2,
+    Discriminator,
+    Generator,
+    d_step,
+    discriminator_loss,
+    g_step,
+    generator_loss,
+    seed_everything,
+    train_gan,
+)
+
+
+def test_losses_at_known_values():
+    zeros = torch.zeros(4, 1)
+    assert discriminator_loss(zeros, zeros).item() == pytest.approx(math.log(2))
+    assert LOG2 == pytest.approx(0.693147, abs=1e-6)
+    big = torch.full((4, 1), 30.0)
+    assert discriminator_loss(big, -big).item() < 1e-9  # D perfectly right
+    assert discriminator_loss(-big, big).item() == pytest.approx(30.0, rel=1e-4)  # perfectly wrong
+    assert generator_loss(big).item() < 1e-9  # D fooled: G's loss is 0
+    assert generator_loss(zeros).item() == pytest.approx(math.log(2))
+
+
+def test_d_step_does_not_touch_g_and_updates_d():
+    torch.manual_seed(0)
+    G, D = Generator(), Discriminator()
+    opt_d = torch.optim.Adam(D.parameters(), 1e-3)
+    before = [p.clone() for p in D.parameters()]
+    real = torch.rand(8, 1, 28, 28) * 2 - 1
+    loss, d_real, d_fake = d_step(D, G, real, opt_d, 100)
+    assert all(p.grad is None for p in G.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, D.parameters()))
+    assert 0 < d_real.item() < 1 and 0 < d_fake.item() < 1 and loss.requires_grad is False
+
+
+def test_g_step_updates_only_g():
+    torch.manual_seed(0)
+    G, D = Generator(), Discriminator()
+    opt_g = torch.optim.Adam(G.parameters(), 1e-3)
+    d_before = [p.clone() for p in D.parameters()]
+    g_before = [p.clone() for p in G.parameters()]
+    g_step(D, G, opt_g, 8, 100, "cpu")
+    assert all(torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, G.parameters()))
+
+
+def test_history_contents(tiny_loader):
+    G, D = Generator(width=8), Discriminator(width=8)
+    calls = []
+    history = train_gan(G, D, tiny_loader, 2, "cpu", checkpoint_interval=1, verbose=False, amp=False,
+                        eval_fn=lambda g: calls.append(1) or {"score": float(len(calls))}, n_samples=16)
+    steps = 2 * len(tiny_loader)
+    for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+        assert len(history[key]) == steps and all(isinstance(v, float) for v in history[key])
+    assert all(0 <= v <= 1 for v in history["d_real"] + history["d_fake"])
+    assert history["epochs"] == 2 and history["steps_per_epoch"] == len(tiny_loader)
+    assert [s["epoch"] for s in history["samples"]] == [1, 2]
+    assert history["samples"][0]["images"].shape == (16, 1, 28, 28)
+    assert history["samples"][0]["images"].device.type == "cpu"
+    assert [m["score"] for m in history["metrics"]] == [1.0, 2.0]
+    assert not history["interrupted"] and history["wall_time_s"] > 0
+    assert G.training and D.training
+
+
+def test_same_seed_same_losses(tiny_loader):
+    runs = []
+    for _ in range(2):
+        tiny_loader.generator.manual_seed(0)
+        seed_everything(7)  # the models' initial weights
+        h = train_gan(Generator(width=8), Discriminator(width=8), tiny_loader, 1, "cpu", verbose=False,
+                      amp=False, seed=7)
+        runs.append(h["d_loss"])
+    assert runs[0] == runs[1]
+
+
+def test_interrupt_keeps_history(tiny_loader):
+    calls = {"n": 0}
+
+    def flaky_d_step(D, G, real, opt_d, latent_dim):
+        calls["n"] += 1
+        if calls["n"] == 12:
+            raise KeyboardInterrupt
+        return d_step(D, G, real, opt_d, latent_dim)
+
+    history = train_gan(Generator(width=8), Discriminator(width=8), tiny_loader, 3, "cpu", verbose=False,
+                        amp=False, d_step_fn=flaky_d_step, checkpoint_interval=1)
+    assert history["interrupted"] is True
+    assert len(history["d_loss"]) == 11  # every finished step is kept
+    assert history["epochs"] == 1  # 8 steps per epoch: epoch 2 was cut short
+    assert len(history["samples"]) == 1
+
+
+def test_resume_continues_history(tiny_loader, tmp_path):
+    G, D = Generator(width=8), Discriminator(width=8)
+    ckpt = tmp_path / "run.pt"
+    train_gan(G, D, tiny_loader, 2, "cpu", verbose=False, amp=False, checkpoint_interval=1, checkpoint_path=ckpt)
+    h = train_gan(G, D, tiny_loader, 1, "cpu", verbose=False, amp=False, checkpoint_interval=1, resume_from=ckpt)
+    assert h["epochs"] == 3 and len(h["d_loss"]) == 3 * len(tiny_loader)
+
+
+def test_model_on_wrong_device_or_missing_latent_dim(tiny_loader):
+    class NoLatent(torch.nn.Module):
+        def forward(self, z):
+            return z
+
+    with pytest.raises(AttributeError, match="latent_dim"):
+        train_gan(NoLatent(), Discriminator(), tiny_loader, 1, "cpu", verbose=False)
+
+
+def test_bf16_autocast_path_runs(tiny_loader):
+    h = train_gan(Generator(width=8), Discriminator(width=8), tiny_loader, 1, "cpu", verbose=False, amp=True,
+                  channels_last=True)
+    assert all(math.isfinite(v) for v in h["d_loss"] + h["g_loss"])
