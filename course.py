@@ -25,7 +25,7 @@ PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 def _fingerprint() -> str:
     h = hashlib.sha256()
-    for name in ("requirements.txt", "pyproject.toml"):
+    for name in ("requirements.txt", "requirements-test.txt", "pyproject.toml"):
         h.update((ROOT / name).read_bytes())
     h.update(sys.version.encode())
     return h.hexdigest()
@@ -42,14 +42,15 @@ def setup() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("Installing requirements (the first time takes a few minutes: PyTorch is large) ...", flush=True)
     pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run(pip + ["-r", str(ROOT / "requirements.txt")], check=True)
+    subprocess.run(pip + ["-r", str(ROOT / "requirements.txt"), "-r", str(ROOT / "requirements-test.txt")], check=True)
     subprocess.run(pip + ["--no-deps", "-e", str(ROOT)], check=True)
     STAMP.write_text(_fingerprint())
 
 
 def start(args: list[str]) -> int:
     setup()
-    return subprocess.call([str(PY), "-m", "jupyter", "lab", str(ROOT / "notebooks"), *args], cwd=ROOT)
+    root_flag = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    return subprocess.call([str(PY), "-m", "jupyter", "lab", str(ROOT / "notebooks"), *root_flag, *args], cwd=ROOT)
 
 
 def test(args: list[str]) -> int:
