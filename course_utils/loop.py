@@ -73,12 +73,14 @@ class _Buffer:
         return last
 
 
-def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, log_every: int = 50,
+def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_log=None, log_every: int = 50,
         progress: bool = True, desc: str = "training", verbose: bool = True) -> dict:
     """Run ``step`` over ``num_epochs`` passes of ``loader``; append to ``history`` and return it.
 
     ``on_epoch_end(epoch)`` runs after each epoch (1-based, counting earlier runs of the same history),
-    e.g. to store samples or write a checkpoint. Resuming is calling ``fit`` again with the history.
+    e.g. to store samples or write a checkpoint. ``on_log(history)`` runs each time statistics reach
+    the history (every ``log_every`` steps), e.g. a live dashboard. Resuming is calling ``fit`` again
+    with the history.
     """
     if num_epochs < 0:
         raise ValueError(f"num_epochs must be >= 0, got {num_epochs}")
@@ -95,6 +97,8 @@ def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, log_
                     last = buffer.flush()
                     if bar is not None:
                         bar.set_postfix(epoch=epoch, **{k: f"{v:.3f}" for k, v in last.items()}, refresh=False)
+                    if on_log is not None:
+                        on_log(history)
                 if bar is not None:
                     bar.update(1)
             history["epochs"] = epoch

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from .checkpoints import load_checkpoint, save_checkpoint
 from .env import seed_everything
 from .loop import autocast_context, fit, make_adam, new_history
+from .widgets import LiveDashboard, dashboard_enabled
 
 LOG2 = math.log(2.0)
 
@@ -72,13 +73,15 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device,
               learning_rate: float = 2e-4, beta1: float = 0.5, checkpoint_interval: int = 5,
               verbose: bool = True, *, d_step_fn=d_step, g_step_fn=g_step, seed: int | None = 0,
               amp="auto", channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None,
-              resume_from=None, history: dict | None = None, n_samples: int = 64, log_every: int = 50):
+              resume_from=None, history: dict | None = None, n_samples: int = 64, log_every: int = 50,
+              dashboard="auto"):
     """Train a GAN with BCE losses (lesson 3) and return its history.
 
     The seed's signature first; then options: ``d_step_fn``/``g_step_fn`` (your own steps),
     ``amp`` (bf16 autocast: True, False or "auto"), ``eval_fn(G) -> dict`` (a quality metric at each
     checkpoint), ``checkpoint_path`` (written atomically every ``checkpoint_interval`` epochs),
-    ``resume_from`` (a checkpoint to continue). History keys: ``d_loss``, ``g_loss``, ``d_real``
+    ``resume_from`` (a checkpoint to continue), ``dashboard`` (live plots in Jupyter: "auto" turns them
+    on in a notebook outside quick mode; see ``course_utils.widgets``). History keys: ``d_loss``, ``g_loss``, ``d_real``
     (D(x) mean), ``d_fake`` (D(G(z)) mean), one float per batch; ``samples``, a list of
     ``{"epoch", "images"}`` from fixed noise every ``checkpoint_interval`` epochs; ``metrics``.
     """
@@ -123,8 +126,12 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device,
 
     G.train()
     D.train()
-    return fit(step, train_loader, num_epochs, history, on_epoch_end=on_epoch_end, log_every=log_every,
-               progress=verbose, desc="train_gan", verbose=verbose)
+    live = LiveDashboard(G, fixed_z) if verbose and dashboard_enabled(dashboard) else None
+    fit(step, train_loader, num_epochs, history, on_epoch_end=on_epoch_end, on_log=live, log_every=log_every,
+        progress=verbose, desc="train_gan", verbose=verbose)
+    if live is not None:
+        live(history, force=True)
+    return history
 
 
 @torch.no_grad()

@@ -145,9 +145,11 @@ class LiveDashboard:
             return
         self.last = now
         fig = self.figure(history)
+        from IPython.display import display
+
         with self.out:
             self.out.clear_output(wait=True)
-            plt.show(fig)
+            display(fig)
         plt.close(fig)
 
     def figure(self, history: dict):

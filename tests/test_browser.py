@@ -1,5 +1,7 @@
 """A real browser drives JupyterLab: run a lesson, move the latent slider, see the image change.
 
+The live training dashboard is switched on (COURSE_DASHBOARD=1) and must draw in the page too.
+
 Needs Debian's chromium and the playwright package (``.ci/run`` installs both); skipped without them.
 """
 
@@ -34,7 +36,7 @@ def free_port() -> int:
 def jupyterlab(tmp_path):
     shutil.copy(ROOT / "solutions" / LESSON, tmp_path / LESSON)
     port, token = free_port(), "course-browser-test"
-    env = dict(os.environ, COURSE_QUICK="1", JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
+    env = dict(os.environ, COURSE_QUICK="1", COURSE_DASHBOARD="1", JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
                JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"))
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
@@ -93,10 +95,12 @@ def test_latent_slider_changes_the_image(jupyterlab):
                                " === 'idle'", timeout=300_000)
         page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
         time.sleep(2)
+        dashboard_images = page.locator(".widget-output img").count()
         visible_errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
                                       " :text('Traceback')").count()
         browser.close()
     assert before and after and before != after, "moving the slider did not change the generated image"
     assert errors_in(folder / LESSON) == [], "cells raised errors in the browser run"
     assert visible_errors == 0 and page_errors == [], page_errors
+    assert dashboard_images >= 1, "the live training dashboard drew nothing"
     print(f"browser test took {time.perf_counter() - started:.1f} s")

@@ -117,3 +117,27 @@ def test_bf16_autocast_path_runs(tiny_loader):
     h = train_gan(Generator(width=8), Discriminator(width=8), tiny_loader, 1, "cpu", verbose=False, amp=True,
                   channels_last=True)
     assert all(math.isfinite(v) for v in h["d_loss"] + h["g_loss"])
+
+
+def test_live_dashboard_redraws_in_place(tiny_loader, monkeypatch):
+    """With the dashboard forced on, one output widget is redrawn (throttled) and the run is unchanged."""
+    pytest.importorskip("ipywidgets")
+    from course_utils import widgets
+
+    monkeypatch.setenv("COURSE_DASHBOARD", "1")
+    draws = []
+    monkeypatch.setattr(widgets.LiveDashboard, "figure", lambda self, h: draws.append(len(h["d_loss"])) or
+                        __import__("matplotlib.pyplot").pyplot.figure())
+    h = train_gan(Generator(width=8), Discriminator(width=8), tiny_loader, 2, "cpu", amp=False, log_every=4)
+    assert len(h["d_loss"]) == 16
+    assert draws[0] == 4 and draws[-1] == 16  # first log, then forced at the end; throttled in between
+    assert len(draws) < 16 // 4 + 1
+
+
+def test_dashboard_off_outside_jupyter_and_in_quick_mode(monkeypatch):
+    from course_utils.widgets import dashboard_enabled
+
+    monkeypatch.delenv("COURSE_DASHBOARD", raising=False)
+    assert dashboard_enabled("auto") is False  # pytest is no Jupyter kernel
+    monkeypatch.setenv("COURSE_DASHBOARD", "0")
+    assert dashboard_enabled(True) is False
