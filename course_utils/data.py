@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import torch
@@ -74,7 +75,9 @@ def _stage_fashion_archives(root: Path) -> None:
     for f in FASHION_FILES:
         dst = raw_dst / f
         if not dst.exists() or dst.stat().st_size != (raw_src / f).stat().st_size:
-            tmp = dst.with_suffix(".part")
+            # a private temporary name: several processes may stage the same file at once
+            fd, tmp = tempfile.mkstemp(prefix=f + ".", suffix=".part", dir=raw_dst)
+            os.close(fd)
             shutil.copyfile(raw_src / f, tmp)
             os.replace(tmp, dst)
 

@@ -1,0 +1,287 @@
+"""Seeing what a GAN does (lesson 4): gradient norms, sample diversity and a health report.
+
+Three failures, each with its own evidence:
+
+* **discriminator dominance** (vanishing gradients for G): D's loss near 0, D(G(z)) near 0, and
+  a tiny gradient reaching G. This is about the *game*; it is not mode collapse.
+* **mode collapse**: the *samples* lack diversity: few of the modes covered, a class histogram
+  with low entropy. It is measured on samples; a loss cannot show it.
+* **non-convergence / oscillation**: the smoothed losses and the diversity keep swinging.
+
+All loss thresholds use the course's averaged BCE (chance = log 2 ~ 0.693).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .analysis import D_DOMINANT_LOSS, LOG2, smooth
+
+DOMINANT_D_FAKE = 0.15   # mean D(G(z)) below this: D rejects most fakes (analysis.D_DOMINANT_LOSS's D)
+MIN_MODE_SHARE = 0.2     # a mode is covered when it gets >= 20% of its fair share (1 / n_modes)
+MIN_NORM_ENTROPY = 0.85  # normalised entropy of the mode/class histogram below this: collapsed
+MAX_D_SWING = 0.10       # std of the smoothed D loss over the window above this: oscillating
+MAX_COVER_JUMPS = 1.5    # modes covered going up and down by more than this per evaluation, beyond the trend
+
+
+def grad_norm(module: torch.nn.Module) -> float:
+    """The L2 norm of all gradients of ``module``'s parameters taken together (0.0 if none)."""
+    grads = [p.grad.detach().float().flatten() for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return 0.0
+    return torch.cat(grads).norm().item()
+
+
+def assign_modes(points: torch.Tensor, centers: torch.Tensor, max_dist: float) -> torch.Tensor:
+    """Index of the nearest centre for each point ``(N, 2)``, or -1 when farther than ``max_dist``."""
+    dist = torch.cdist(points.float(), centers.float())  # (N, n_modes)
+    nearest_dist, nearest = dist.min(dim=1)
+    return torch.where(nearest_dist <= max_dist, nearest, torch.full_like(nearest, -1))
+
+
+def mode_counts(points: torch.Tensor, centers: torch.Tensor, max_dist: float) -> torch.Tensor:
+    """How many points fall near each centre: ``(n_modes,)`` counts (points far from all are dropped)."""
+    idx = assign_modes(points, centers, max_dist)
+    return torch.bincount(idx[idx >= 0], minlength=len(centers))
+
+
+def modes_covered(counts, total: int | None = None, min_share: float = MIN_MODE_SHARE) -> int:
+    """Modes that received at least ``min_share`` of a fair share, ``total / n_modes``, of the samples.
+
+    ``total`` is the number of samples drawn (default: the sum of ``counts``); pass it when samples
+    far from every mode were dropped, so that a cloud of bad samples covers nothing.
+    """
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    total = counts.sum().item() if total is None else total
+    if total == 0:
+        return 0
+    return int((counts >= min_share * total / len(counts)).sum())
+
+
+def count_modes(points: torch.Tensor, centers: torch.Tensor, max_dist: float,
+                min_share: float = MIN_MODE_SHARE) -> int:
+    """Modes covered by ``points`` ``(N, 2)``: near-mode counts against a fair share of all N (lesson 4)."""
+    return modes_covered(mode_counts(points, centers, max_dist), total=len(points), min_share=min_share)
+
+
+def histogram_entropy(counts) -> dict:
+    """Entropy of a histogram (mode or class counts) in nats, and normalised by log(#bins) to [0, 1]."""
+    p = torch.as_tensor(counts, dtype=torch.float64)
+    if p.dim() != 1 or len(p) < 2:
+        raise ValueError(f"expected a 1-D histogram with >= 2 bins, got shape {tuple(p.shape)}")
+    if p.sum() == 0:
+        return {"entropy": 0.0, "normalized": 0.0}
+    p = p / p.sum()
+    h = max(0.0, -(p[p > 0] * p[p > 0].log()).sum().item())  # max: no "-0.00" for one bin
+    return {"entropy": h, "normalized": h / math.log(len(p))}
+
+
+@torch.no_grad()
+def class_histogram(images: torch.Tensor, classifier, num_classes: int = 10,
+                    batch_size: int = 500) -> torch.Tensor:
+    """How many of ``images`` a classifier puts in each class: ``(num_classes,)`` counts."""
+    preds = []
+    for start in range(0, len(images), batch_size):
+        logits = classifier(images[start:start + batch_size])  # (b, num_classes)
+        preds.append(logits.argmax(dim=1).cpu())
+    return torch.bincount(torch.cat(preds), minlength=num_classes)
+
+
+def ring_diversity(points: torch.Tensor, centers: torch.Tensor, std: float = 0.05) -> dict:
+    """Diversity of 2-D samples on the ring: modes covered, entropy, share of good samples.
+
+    A sample is "good" when it lies within 3 std of a centre.
+    """
+    counts = mode_counts(points, centers, max_dist=3 * std)
+    ent = histogram_entropy(counts)
+    return {"modes": modes_covered(counts, total=len(points)), "entropy": ent["entropy"],
+            "norm_entropy": ent["normalized"], "good": counts.sum().item() / max(1, len(points)),
+            "counts": counts.tolist()}
+
+
+def ring_eval_fn(centers: torch.Tensor, std: float = 0.05, n: int = 2000, seed: int = 99):
+    """An ``eval_fn(G) -> dict`` for the trainers: diversity of ``n`` samples from fixed noise."""
+    def eval_fn(G):
+        p = next(G.parameters())
+        z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(seed)).to(p.device)
+        return ring_diversity(G(z).float().cpu(), centers, std)
+    return eval_fn
+
+
+def recent(history: dict, key: str, window: int | None = None) -> float:
+    """Mean of ``history[key]`` over the last ``window`` steps (default: the last epoch)."""
+    values = history[key]
+    window = window or history.get("steps_per_epoch") or len(values)
+    return float(np.nanmean(values[-window:])) if values else float("nan")
+
+
+def summarize(history: dict, window: int | None = None) -> dict:
+    """One row for a comparison table: recent losses, D outputs, grad norms and the last diversity."""
+    row = {k: recent(history, k, window) for k in ("d_loss", "g_loss", "d_real", "d_fake", "d_grad", "g_grad")
+           if k in history}
+    if history.get("metrics"):
+        row.update({k: v for k, v in history["metrics"][-1].items() if k != "epoch"})
+    return row
+
+
+class HealthReport:
+    """What :func:`health_report` found: a list of ``(failure, evidence)``; prints one line each."""
+
+    def __init__(self, title: str, findings: list, facts: str):
+        self.title, self.findings, self.facts = title, findings, facts
+
+    @property
+    def failures(self) -> list[str]:
+        return [name for name, _ in self.findings]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.findings
+
+    def __repr__(self) -> str:
+        lines = [f"{self.title}: " + ("HEALTHY" if self.healthy else ", ".join(self.failures).upper()),
+                 f"  measured: {self.facts}"]
+        lines += [f"  - {name}: {evidence}" for name, evidence in self.findings]
+        return "\n".join(lines)
+
+    __str__ = __repr__
+
+
+def smoothing_floor(label_smoothing: float) -> float:
+    """The lowest possible averaged D loss with one-sided smoothing: H(1 - s) / 2 (0 without)."""
+    s = float(label_smoothing)
+    return 0.0 if s <= 0 else -((1 - s) * math.log(1 - s) + s * math.log(s)) / 2
+
+
+def _swing(history: dict) -> float:
+    """Std of the smoothed D loss over the second half of the run (slow oscillation)."""
+    values = history["d_loss"][len(history["d_loss"]) // 2:]
+    return float(smooth(values, 100).std()) if len(values) > 1 else 0.0
+
+
+def _balance_findings(history: dict, window: int | None) -> tuple[list, str]:
+    d_loss, d_real, d_fake = (recent(history, k, window) for k in ("d_loss", "d_real", "d_fake"))
+    g_grad = recent(history, "g_grad", window)
+    floor = smoothing_floor(history.get("settings", {}).get("label_smoothing") or 0.0)
+    facts = (f"D loss {d_loss:.3f} (chance {LOG2:.3f}), D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f}, "
+             f"|grad G| {g_grad:.3g}")
+    found = []
+    if d_loss - floor < D_DOMINANT_LOSS or d_fake < DOMINANT_D_FAKE:
+        found.append(("discriminator dominance", f"D(G(z)) {d_fake:.2f} (dominant below {DOMINANT_D_FAKE}) "
+                      f"or D loss {d_loss:.3f} (dominant below {floor + D_DOMINANT_LOSS:.2f}): D rejects "
+                      f"the fakes and G's gradient ({g_grad:.3g}) is starved. Weaken D."))
+    elif d_loss - floor > LOG2 + 0.05:
+        found.append(("discriminator too weak", f"D loss {d_loss:.3f} above chance {LOG2:.3f}: D no "
+                      "longer separates real from fake, so G learns nothing useful."))
+    swing = _swing(history)
+    if swing > MAX_D_SWING:
+        found.append(("oscillation", f"the smoothed D loss swings with std {swing:.3f} over the second "
+                      f"half (> {MAX_D_SWING}): the game does not settle."))
+    return found, facts
+
+
+def _diversity_findings(history: dict) -> tuple[list, str]:
+    rows = [m for m in history.get("metrics", []) if "norm_entropy" in m]
+    if not rows:
+        return [], "no diversity measured (pass eval_fn)"
+    last, found = rows[-1], []
+    n_bins = len(last.get("counts", [])) or None
+    good = last.get("good", 1.0)
+    facts = f"diversity {last.get('modes', '?')}/{n_bins or '?'} modes, entropy {last['norm_entropy']:.2f}"
+    if "good" in last:
+        facts += f", {good:.0%} of samples on a mode"
+    covers = [m.get("modes", 0) for m in rows[len(rows) // 2:]]
+    if good < 0.2:
+        found.append(("samples off the data", f"only {good:.0%} of samples lie near any mode: G has not "
+                      "learned the data (yet)."))
+    elif last["norm_entropy"] < MIN_NORM_ENTROPY or (n_bins and last.get("modes", n_bins) < n_bins):
+        found.append(("mode collapse", f"{last.get('modes', '?')} of {n_bins} modes covered, normalised "
+                      f"entropy {last['norm_entropy']:.2f} (full coverage: 1.00, needs >= "
+                      f"{MIN_NORM_ENTROPY}). Measured on samples, whatever the losses say."))
+    jumps = sum(abs(b - a) for a, b in zip(covers, covers[1:]))
+    if len(covers) > 2 and (jumps - abs(covers[-1] - covers[0])) / (len(covers) - 1) > MAX_COVER_JUMPS:
+        found.append(("oscillation", f"modes covered go up and down over the second half: {covers} "
+                      f"(total change {jumps}, net {covers[-1] - covers[0]:+d})"))
+    return found, facts
+
+
+def health_report(history: dict, window: int | None = None, title: str = "health") -> HealthReport:
+    """Name the failures a run shows, each with the numbers that decided it (lesson 4).
+
+    Balance (D loss, D(x), D(G(z)), G's gradient) over the last ``window`` steps (default: last
+    epoch), oscillation over the second half of the run, diversity from the last ``eval_fn`` metrics.
+    """
+    balance, facts1 = _balance_findings(history, window)
+    diversity, facts2 = _diversity_findings(history)
+    findings, seen = [], set()
+    for name, evidence in balance + diversity:
+        if name not in seen:
+            findings.append((name, evidence))
+            seen.add(name)
+    return HealthReport(title, findings, f"{facts1}; {facts2}")
+
+
+def comparison_table(runs: dict, window: int | None = None) -> list[dict]:
+    """Print one row per run (name -> history): diversity, losses, D outputs, grad norms, health."""
+    head = (f"{'setting':36}{'modes':>6}{'entropy':>8}{'on-mode':>8}{'D loss':>8}{'G loss':>8}{'D(x)':>6}"
+            f"{'D(G(z))':>8}{'|grad G|':>9}{'|grad D|':>9}  health")
+    print(head + "\n" + "-" * len(head))
+    rows = []
+    for name, h in runs.items():
+        row = {"setting": name, **summarize(h, window)}
+        row["health"] = ", ".join(health_report(h, window).failures) or "healthy"
+        rows.append(row)
+        print(f"{name:36}{row.get('modes', float('nan')):>6}{row.get('norm_entropy', float('nan')):>8.2f}"
+              f"{row.get('good', float('nan')):>8.0%}{row['d_loss']:>8.3f}{row['g_loss']:>8.3f}"
+              f"{row['d_real']:>6.2f}{row['d_fake']:>8.2f}{row['g_grad']:>9.3g}{row['d_grad']:>9.3g}  "
+              f"{row['health']}")
+    print(f"(last-epoch means; averaged BCE, chance {LOG2:.3f}; entropy normalised to [0, 1]; "
+          "on-mode: share of samples within 3 std of a mode)")
+    return rows
+
+
+def plot_traces(runs: dict, keys=("d_real", "d_fake", "g_grad", "modes"), smooth_width: int = 64):
+    """One panel per statistic, one line per run: smoothed per-step values, or ``modes`` per epoch."""
+    import matplotlib.pyplot as plt
+
+    titles = {"d_real": "D(x)", "d_fake": "D(G(z))", "g_grad": "|grad G|", "d_grad": "|grad D|",
+              "d_loss": "D loss", "g_loss": "G loss", "modes": "modes covered (of 8)"}
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.3), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for name, h in runs.items():
+            if key in ("modes", "norm_entropy", "good"):
+                ax.plot([m["epoch"] for m in h["metrics"]], [m[key] for m in h["metrics"]], label=name)
+            else:
+                values = np.asarray(h[key], dtype=float)
+                values = values[~np.isnan(values)]  # d_grad is NaN where D was not updated
+                x = np.arange(len(values)) * (len(h[key]) / max(1, len(values))) / h["steps_per_epoch"]
+                ax.plot(x, smooth(values, smooth_width), label=name)
+        ax.set(title=titles.get(key, key), xlabel="epoch")
+        if key == "d_loss":
+            ax.axhline(LOG2, color="k", ls="--", lw=1)
+        if key == "g_grad":
+            ax.set_yscale("log")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_ring_samples(runs: dict, centers: torch.Tensor, n: int = 1000):
+    """The last stored fixed-noise samples of each run, over the true mode centres (red)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(2.8 * len(runs), 3), squeeze=False)
+    for ax, (name, h) in zip(axes[0], runs.items()):
+        pts = h["samples"][-1]["images"][:n]
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.4)
+        ax.scatter(centers[:, 0], centers[:, 1], s=30, c="red", marker="x")
+        modes = h["metrics"][-1].get("modes", "?") if h["metrics"] else "?"
+        ax.set(title=f"{name}\n{modes}/8 modes", xlim=(-3, 3), ylim=(-3, 3), aspect="equal")
+        ax.title.set_fontsize(8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig

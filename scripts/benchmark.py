@@ -1,0 +1,234 @@
+"""Benchmark: the course's fast training path against a tutorial-style baseline, in one run.
+
+Run by hand from the repository root (real data, e.g. ``COURSE_DATA_DIR`` set)::
+
+    python scripts/benchmark.py                 # steps/s of both paths and their ratio (~2 min)
+    python scripts/benchmark.py --ttq           # also the time to reach a fixed FID (~10 min)
+
+Both paths train the same models (``Generator``/``Discriminator``, width 64, DCGAN init) with the
+same batch size, learning rate and losses (``d_step``/``g_step``); only the plumbing differs:
+
+* **baseline** (what most tutorials write): ``torchvision.datasets.FashionMNIST`` with
+  ``ToTensor()`` + ``Normalize`` per image through a ``DataLoader``, fp32, NCHW, ``torch.optim.Adam``
+  with its defaults, and ``.item()`` on every loss at every step;
+* **fast** (lesson 3's default): ``train_gan`` on ``fashion_mnist_loader`` (the whole data set as one
+  tensor, shuffled index batches), with its defaults: ``channels_last="auto"``, ``amp="auto"``,
+  fused Adam, statistics kept on the device and read every ``log_every`` steps.
+
+Rounds alternate between the paths; the fastest round of each (and the median) is reported, because
+the CPU may be shared.
+Timings are printed, never asserted (a test would be flaky on a shared machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from course_utils.data import fashion_mnist_dataset, fashion_mnist_loader  # noqa: E402
+from course_utils.env import bf16_supported, get_device, seed_everything  # noqa: E402
+from course_utils.models import Discriminator, Generator, init_weights  # noqa: E402
+from course_utils.training import d_step, g_step, train_gan  # noqa: E402
+
+LATENT_DIM = 100
+
+
+class StopTraining(Exception):
+    """Raised by the time-to-quality probe once the target is reached."""
+
+
+def make_models(device, seed: int = 0):
+    """The lesson-3 models, identically initialised for both paths."""
+    seed_everything(seed)
+    G, D = Generator(LATENT_DIM).to(device), Discriminator().to(device)
+    G.apply(init_weights)
+    D.apply(init_weights)
+    return G, D
+
+
+def baseline_loader(batch_size: int, limit: int | None = None, seed: int = 0):
+    """Tutorial style: a per-image torchvision Dataset (ToTensor + Normalize) in a DataLoader."""
+    ds = fashion_mnist_dataset(train=True)  # default transform: ToTensor() + Normalize((0.5,), (0.5,))
+    if limit is not None:
+        ds = torch.utils.data.Subset(ds, range(limit))
+    return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True, drop_last=True,
+                                       generator=torch.Generator().manual_seed(seed))
+
+
+def baseline_train(G, D, loader, steps: int, device, on_step=None) -> float:
+    """The tutorial loop: fp32, NCHW, default Adam, ``.item()`` every step. Returns seconds."""
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    d_losses, g_losses, done = [], [], 0
+    start = time.perf_counter()
+    while done < steps:
+        for real, _ in loader:
+            real = real.to(device)
+            d_loss, _, _ = d_step(D, G, real, opt_d, LATENT_DIM)
+            g_loss = g_step(D, G, opt_g, real.size(0), LATENT_DIM, device)
+            d_losses.append(d_loss.item())
+            g_losses.append(g_loss.item())
+            done += 1
+            if on_step is not None:
+                on_step(done)
+            if done == steps:
+                break
+    return time.perf_counter() - start
+
+
+def fast_train(G, D, loader, epochs: int, device, eval_fn=None, amp="auto") -> float:
+    """Lesson 3's default path: ``train_gan`` with its defaults. Returns seconds."""
+    start = time.perf_counter()
+    train_gan(G, D, loader, epochs, device, verbose=False, seed=None, eval_fn=eval_fn, amp=amp,
+              checkpoint_interval=1 if eval_fn else 0)
+    return time.perf_counter() - start
+
+
+def steps_per_second(args, device) -> None:
+    """Alternate timed rounds of both paths (after a warm-up) and print the median rates."""
+    n = args.batch_size * args.steps
+    fast_loader = fashion_mnist_loader(args.batch_size, limit=n, device=device)
+    base_loader = baseline_loader(args.batch_size, limit=n)
+    paths = {"baseline": lambda G, D: baseline_train(G, D, base_loader, args.steps, device),
+             "fast": lambda G, D: fast_train(G, D, fast_loader, 1, device)}
+    if args.bf16:  # the fast path with bf16 autocast forced on, to check the "auto" policy
+        paths["fast+bf16"] = lambda G, D: fast_train(G, D, fast_loader, 1, device, amp=True)
+    rates = {name: [] for name in paths}
+    for r in range(args.rounds + 1):  # round 0 warms up every path
+        for name, train in paths.items():
+            seconds = train(*make_models(device))
+            if r > 0:
+                rates[name].append(args.steps / seconds)
+        if r > 0:
+            print(f"round {r}: " + ", ".join(f"{k} {v[-1]:.2f} steps/s" for k, v in rates.items())
+                  + f", ratio {rates['fast'][-1] / rates['baseline'][-1]:.2f}", flush=True)
+    base, best_base = statistics.median(rates["baseline"]), max(rates["baseline"])
+    print(f"\nover {args.rounds} rounds of {args.steps} steps (batch {args.batch_size}); 'best' is the "
+          "fastest round, the estimate least disturbed by other processes on a shared CPU:")
+    for name, values in rates.items():
+        med, best = statistics.median(values), max(values)
+        print(f"  {name:<10} median {med:6.2f} steps/s ({1000 / med:6.1f} ms/step, {med / base:5.2f}x)   "
+              f"best {best:6.2f} steps/s ({1000 / best:6.1f} ms/step, {best / best_base:5.2f}x)")
+    ratios = [f / b for f, b in zip(rates["fast"], rates["baseline"], strict=True)]
+    print(f"  ratio fast / baseline: best {max(rates['fast']) / best_base:.2f}x, "
+          f"median of per-round ratios {statistics.median(ratios):.2f}x")
+
+
+class Chunks:
+    """Present a loader as "epochs" of ``steps`` batches from one continuing stream (to probe often)."""
+
+    def __init__(self, loader, steps: int):
+        self.loader, self.steps, self._it = loader, steps, None
+        self.dataset = getattr(loader, "dataset", None)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        for _ in range(self.steps):
+            batch = next(self._it, None) if self._it is not None else None
+            if batch is None:  # start (or restart) a pass over the data
+                self._it = iter(self.loader)
+                batch = next(self._it)
+            yield batch
+
+
+class QualityProbe:
+    """``probe(G)``: FID of ``n`` samples; counts training time only; stops training at ``target``."""
+
+    def __init__(self, target: float, n: int, every: int, max_steps: int):
+        from course_utils.metrics import fashion_eval_fn
+
+        self.eval_fn, self.target, self.every, self.max_steps = fashion_eval_fn(n), target, every, max_steps
+        self.train_time, self.steps, self.trace = 0.0, 0, []
+        self.resumed = time.perf_counter()
+
+    def __call__(self, G) -> dict:
+        self.train_time += time.perf_counter() - self.resumed
+        self.steps += self.every
+        scores = self.eval_fn(G)
+        self.trace.append((self.steps, self.train_time, scores["fid"]))
+        self.resumed = time.perf_counter()
+        if scores["fid"] <= self.target or self.steps >= self.max_steps:
+            raise StopTraining
+        return scores
+
+    def result(self) -> str:
+        steps, seconds, fid = self.trace[-1]
+        reached = "reached" if fid <= self.target else "NOT reached"
+        return f"FID {fid:.2f} {reached} after {steps} steps, {seconds:.0f} s of training"
+
+
+def time_to_quality(args, device) -> None:
+    """Train each path until the FID of its samples falls to ``--target-fid`` (eval time excluded)."""
+    floor = QualityProbe(0, args.ttq_n, 1, 1).eval_fn.floors["fid"]
+    print(f"\ntime to FID <= {args.target_fid} (n={args.ttq_n} samples, checked every {args.eval_every} "
+          f"steps, at most {args.max_steps} steps; floor {floor:.2f})")
+    results = {}
+    for name in ("baseline", "fast"):
+        probe = QualityProbe(args.target_fid, args.ttq_n, args.eval_every, args.max_steps)
+        G, D = make_models(device)
+        try:
+            if name == "baseline":
+                loader = baseline_loader(args.batch_size)
+                probe.resumed = time.perf_counter()
+                on_step = _every(args.eval_every, probe, G)
+                baseline_train(G, D, loader, args.max_steps, device, on_step=on_step)
+            else:
+                loader = Chunks(fashion_mnist_loader(args.batch_size, device=device), args.eval_every)
+                probe.resumed = time.perf_counter()
+                fast_train(G, D, loader, args.max_steps // args.eval_every, device, eval_fn=probe)
+        except StopTraining:
+            pass
+        results[name] = probe.trace[-1][1]
+        print(f"  {name:<9} {probe.result()}", flush=True)
+        trace = ", ".join(f"({s}, {t:.0f}, {f:.1f})" for s, t, f in probe.trace)
+        print(f"            trace (steps, s, FID): {trace}")
+    print(f"  time-to-quality ratio (baseline / fast): {results['baseline'] / results['fast']:.2f}x")
+
+
+def _every(k: int, probe, G):
+    return lambda step: step % k == 0 and probe(G)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=100, help="timed steps per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--bf16", action="store_true", help="also time the fast path with bf16 forced on")
+    parser.add_argument("--ttq", action="store_true", help="also measure the time to a fixed FID")
+    parser.add_argument("--target-fid", type=float, default=10.0)
+    parser.add_argument("--ttq-n", type=int, default=1000, help="samples per FID check")
+    parser.add_argument("--eval-every", type=int, default=100)
+    parser.add_argument("--max-steps", type=int, default=3000)
+    parser.add_argument("--device", default=None, help="e.g. cpu; default: get_device()")
+    args = parser.parse_args(argv)
+
+    device = get_device(args.device)
+    print(f"device {device} ({_cpu_name() if device.type == 'cpu' else torch.cuda.get_device_name()}), "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, bf16 autocast by default: "
+          f"{bf16_supported(device)}", flush=True)
+    steps_per_second(args, device)
+    if args.ttq:
+        time_to_quality(args, device)
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
