@@ -1,0 +1,88 @@
+"""The stability playground of lesson 4: pick a failure and fixes, train, compare with the last run.
+
+Widgets choose the settings; :func:`playground_settings` turns them into ``train_stable_gan``
+arguments (pure, tested); each run is drawn next to the previous one with the same diagnostics
+the lesson uses (D outputs, G's gradient norm, modes covered, the samples, the health report).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from .diagnostics import comparison_table, plot_ring_samples, plot_traces, ring_eval_fn
+from .stability import train_stable_gan
+from .toy import toy_models
+
+FAILURES = {
+    "D dominance (saturating G loss, lr_d 10x)": dict(lr_g=2e-4, lr_d=2e-3, g_loss="saturating"),
+    "mode collapse (lr 1e-3 for both)": dict(lr_g=1e-3, lr_d=1e-3),
+    "oscillation (lr 5e-3, beta1 0.9)": dict(lr_g=5e-3, lr_d=5e-3, beta1=0.9),
+    "baseline (lr 2e-4, beta1 0.5)": dict(),
+}
+
+
+def playground_settings(failure: str, *, non_saturating=False, label_smoothing=0.0, instance_noise=0.0,
+                        lr_d_scale=1.0, d_every=1, d_steps=1, dropout=0.0, spectral_norm=False):
+    """``(train_stable_gan kwargs, D options)`` for a failure plus the chosen fixes."""
+    if failure not in FAILURES:
+        raise ValueError(f"unknown failure {failure!r}; choose one of {list(FAILURES)}")
+    settings = dict(FAILURES[failure])
+    if non_saturating:
+        settings["g_loss"] = "non_saturating"
+    settings["lr_d"] = settings.get("lr_d", 2e-4) * lr_d_scale  # TTUR: D's lr relative to the failure's
+    settings.update(label_smoothing=label_smoothing, instance_noise=instance_noise, d_every=d_every,
+                    d_steps=d_steps)
+    return settings, dict(dropout=dropout, spectral_norm=spectral_norm)
+
+
+def describe(failure: str, settings: dict, d_options: dict) -> str:
+    changed = {k: v for k, v in {**settings, **d_options}.items() if FAILURES[failure].get(k) != v and v not in
+               (0, 0.0, 1, False, None)}
+    return failure.split(" (")[0] + (": " + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                                      for k, v in changed.items()) if changed else "")
+
+
+def stability_playground(loader, centers, latent_dim: int = 8, ring_std: float = 0.05, seed: int = 0,
+                         device="cpu"):
+    """Widgets to run the lesson-4 toy GAN with any failure and fixes; shows this run beside the last."""
+    import ipywidgets as w
+
+    failure = w.Dropdown(options=list(FAILURES), description="failure", layout=w.Layout(width="420px"))
+    ns = w.Checkbox(description="non-saturating G loss")
+    smooth = w.FloatSlider(0.0, min=0.0, max=0.3, step=0.05, description="label smooth")
+    noise = w.FloatSlider(0.0, min=0.0, max=0.3, step=0.05, description="inst. noise")
+    lr_scale = w.FloatLogSlider(1.0, base=10, min=-1.5, max=0.5, step=0.25, description="lr_d ×")
+    d_every = w.IntSlider(1, min=1, max=4, description="D every N")
+    d_steps = w.IntSlider(1, min=1, max=4, description="D steps")
+    dropout = w.FloatSlider(0.0, min=0.0, max=0.5, step=0.1, description="D dropout")
+    sn = w.Checkbox(description="spectral norm in D")
+    epochs = w.IntSlider(10, min=1, max=50, description="epochs")
+    button, out = w.Button(description="Train", button_style="primary"), w.Output()
+    state = {"previous": None, "shown": {}}  # the last run (name, history) and what is on screen
+
+    def train(_=None):
+        settings, d_options = playground_settings(
+            failure.value, non_saturating=ns.value, label_smoothing=smooth.value, instance_noise=noise.value,
+            lr_d_scale=lr_scale.value, d_every=d_every.value, d_steps=d_steps.value, dropout=dropout.value,
+            spectral_norm=sn.value)
+        name = describe(failure.value, settings, d_options)
+        G, D = toy_models(seed=seed, latent_dim=latent_dim, **d_options)
+        with out:
+            out.clear_output(wait=True)
+            history = train_stable_gan(G.to(device), D.to(device), loader, epochs.value, device, seed=seed,
+                                       eval_fn=ring_eval_fn(centers, ring_std), n_samples=1000, desc=name,
+                                       **settings)
+            show = {f"previous: {state['previous'][0]}": state["previous"][1]} if state["previous"] else {}
+            show[f"this run: {name}"] = history
+            state["previous"], state["shown"] = (name, history), show
+            comparison_table(show)
+            plot_traces(show, keys=("d_real", "d_fake", "g_grad", "modes"))
+            plot_ring_samples(show, centers)
+            plt.show()
+
+    button.on_click(train)
+    controls = w.VBox([failure, w.HBox([w.VBox([ns, smooth, noise, lr_scale, epochs]),
+                                        w.VBox([d_every, d_steps, dropout, sn, button])])])
+    box = w.VBox([controls, out])
+    box.train, box.state = train, state  # for tests and scripted use
+    return box
