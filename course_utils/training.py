@@ -86,19 +86,10 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device,
     (D(x) mean), ``d_fake`` (D(G(z)) mean), one float per batch; ``samples``, a list of
     ``{"epoch", "images"}`` from fixed noise every ``checkpoint_interval`` epochs; ``metrics``.
     """
-    device = torch.device(device)
     G, D = generator, discriminator
-    latent_dim = _check_models(G, D, device)
-    if seed is not None:
-        seed_everything(seed)
-    if channels_last == "auto":
-        channels_last = device.type == "cpu"
-    if channels_last:
-        G.to(memory_format=torch.channels_last)
-        D.to(memory_format=torch.channels_last)
+    device, latent_dim, fixed_z = prepare_models(G, D, device, seed, channels_last, n_samples)
     opt_g = make_adam(G.parameters(), learning_rate, (beta1, 0.999), device)
     opt_d = make_adam(D.parameters(), learning_rate, (beta1, 0.999), device)
-    fixed_z = torch.randn(n_samples, latent_dim, generator=torch.Generator().manual_seed(1234)).to(device)
     if resume_from is not None:
         state = load_checkpoint(resume_from, G=G, D=D, opt_g=opt_g, opt_d=opt_d)
         history = state["history"]
@@ -125,11 +116,35 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device,
                   f"G loss {_mean_last(history, 'g_loss'):.3f}, D(x) {_mean_last(history, 'd_real'):.3f}, "
                   f"D(G(z)) {_mean_last(history, 'd_fake'):.3f}", flush=True)
 
+    return fit_with_dashboard(step, train_loader, num_epochs, history, G, D, fixed_z, dashboard=dashboard,
+                              verbose=verbose, on_epoch_end=on_epoch_end, log_every=log_every, desc="train_gan")
+
+
+def prepare_models(G, D, device, seed, channels_last, n_samples: int):
+    """Shared set-up of the trainers: checks, seeding, memory format, and the fixed sampling noise.
+
+    Returns ``(device, latent_dim, fixed_z)`` with ``fixed_z`` of shape ``(n_samples, latent_dim)``.
+    """
+    device = torch.device(device)
+    latent_dim = _check_models(G, D, device)
+    if seed is not None:
+        seed_everything(seed)
+    if channels_last == "auto":
+        channels_last = device.type == "cpu"
+    if channels_last:
+        G.to(memory_format=torch.channels_last)
+        D.to(memory_format=torch.channels_last)
+    fixed_z = torch.randn(n_samples, latent_dim, generator=torch.Generator().manual_seed(1234)).to(device)
+    return device, latent_dim, fixed_z
+
+
+def fit_with_dashboard(step, loader, num_epochs, history, G, D, fixed_z, *, dashboard="auto", verbose=True,
+                       **fit_options):
+    """``loop.fit`` in training mode, with the live dashboard in Jupyter (see ``course_utils.widgets``)."""
     G.train()
     D.train()
     live = LiveDashboard(G, fixed_z) if verbose and dashboard_enabled(dashboard) else None
-    fit(step, train_loader, num_epochs, history, on_epoch_end=on_epoch_end, on_log=live, log_every=log_every,
-        progress=verbose, desc="train_gan", verbose=verbose)
+    fit(step, loader, num_epochs, history, on_log=live, progress=verbose, verbose=verbose, **fit_options)
     if live is not None:
         live(history, force=True)
     return history

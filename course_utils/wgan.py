@@ -18,10 +18,9 @@ import torch
 from torch import nn
 
 from .checkpoints import load_checkpoint, save_checkpoint
-from .env import seed_everything
-from .loop import autocast_context, fit, make_adam, new_history
+from .loop import autocast_context, make_adam, new_history
 from .models import init_weights
-from .training import _check_models, _in_notebook, _mean_last, record_samples
+from .training import _in_notebook, _mean_last, fit_with_dashboard, prepare_models, record_samples
 
 NORMS = ("layer", "instance", "none")
 
@@ -188,7 +187,7 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, lr: float = 1e-4, betas
                   verbose: bool = True, *, step_fn=wgan_step, seed: int | None = 0, amp=False,
                   channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None,
                   resume_from=None, history: dict | None = None, n_samples: int = 64,
-                  log_every: int = 10) -> dict:
+                  log_every: int = 10, dashboard="auto") -> dict:
     """Train a WGAN-GP (lesson 5) and return its history.
 
     An epoch is one pass over ``loader``; every ``n_critic`` batches make one generator iteration
@@ -198,20 +197,12 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, lr: float = 1e-4, betas
     ``samples`` from fixed noise and ``metrics`` (``eval_fn(G)``) every ``checkpoint_interval``
     epochs, when ``checkpoint_path`` (if given) is also written. ``amp``: bf16 autocast (True,
     False or "auto"). ``resume_from``: a checkpoint to continue. Ctrl-C returns the history so far.
+    ``dashboard``: live plots in Jupyter, as in ``train_gan``.
     """
-    device = torch.device(device)
-    latent_dim = _check_models(G, D, device)
+    device, latent_dim, fixed_z = prepare_models(G, D, device, seed, channels_last, n_samples)
     betas = tuple(float(b) for b in betas)  # Adam rejects a mix such as (0, 0.9)
-    if seed is not None:
-        seed_everything(seed)
-    if channels_last == "auto":
-        channels_last = device.type == "cpu"
-    if channels_last:
-        G.to(memory_format=torch.channels_last)
-        D.to(memory_format=torch.channels_last)
     opt_g = make_adam(G.parameters(), lr, betas, device)
     opt_d = make_adam(D.parameters(), lr, betas, device)
-    fixed_z = torch.randn(n_samples, latent_dim, generator=torch.Generator().manual_seed(1234)).to(device)
     if resume_from is not None:
         history = load_checkpoint(resume_from, G=G, D=D, opt_g=opt_g, opt_d=opt_d)["history"]
     if history is None:
@@ -236,10 +227,9 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, lr: float = 1e-4, betas
             print(f"epoch {epoch}: D(real) {m['d_real']:.3f}, D(fake) {m['d_fake']:.3f}, "
                   f"W estimate {m['wasserstein']:.3f}, GP {m['gp']:.4f}", flush=True)
 
-    G.train()
-    D.train()
-    return fit(step, _Groups(loader, n_critic), num_epochs, history, on_epoch_end=on_epoch_end,
-               log_every=log_every, progress=verbose, desc="train_wgan_gp", verbose=verbose)
+    return fit_with_dashboard(step, _Groups(loader, n_critic), num_epochs, history, G, D, fixed_z,
+                              dashboard=dashboard, verbose=verbose, on_epoch_end=on_epoch_end,
+                              log_every=log_every, desc="train_wgan_gp")
 
 
 def plot_wgan_history(history: dict, smooth_width: int = 25, title: str = ""):
