@@ -89,6 +89,17 @@ def bf16_native(device: torch.device) -> bool:
     return device.type == "cpu" and (_cpu_has_flag("avx512_bf16") or _cpu_has_flag("amx_bf16"))
 
 
+def cpu_name() -> str:
+    """The CPU's model name (for recording where a run was measured)."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
+
+
 def _cpu_has_flag(flag: str) -> bool:
     try:
         with open("/proc/cpuinfo") as f:

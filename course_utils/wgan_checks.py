@@ -8,13 +8,11 @@ a per-pixel or normal epsilon from one uniform epsilon per image.
 
 from __future__ import annotations
 
-import inspect
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import CheckReport, _match, _run
+from .checks import CheckReport, _match, _run, uses_layer
 
 
 def _batchnorms(model: nn.Module) -> list[str]:
@@ -62,7 +60,7 @@ def check_critic(D: nn.Module, image_size: int = 64, channels: int = 3) -> Check
             r.expect(same, "each image's score is independent of the rest of the batch",
                      "D(x[:2]) differs from D(x)[:2]: something mixes images across the batch "
                      "(BatchNorm or batch statistics); the gradient penalty needs per-image scores")
-        r.expect(not _has_sigmoid(D), "outputs are unbounded scores (no sigmoid)",
+        r.expect(not uses_layer(D, nn.Sigmoid, "sigmoid"), "outputs are unbounded scores (no sigmoid)",
                  "D applies a sigmoid: a critic has no sigmoid; its raw score enters the "
                  "Wasserstein loss directly")
         out.sum().backward()
@@ -72,15 +70,6 @@ def check_critic(D: nn.Module, image_size: int = 64, channels: int = 3) -> Check
         D.zero_grad(set_to_none=True)
         D.train(was_training)
     return r
-
-
-def _has_sigmoid(model: nn.Module) -> bool:
-    if any(isinstance(m, nn.Sigmoid) for m in model.modules()):
-        return True
-    try:
-        return "sigmoid" in inspect.getsource(type(model).forward)
-    except (OSError, TypeError):
-        return False
 
 
 class _LinearCritic(nn.Module):

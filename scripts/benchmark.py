@@ -23,7 +23,6 @@ Timings are printed, never asserted (a test would be flaky on a shared machine).
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import time
@@ -34,7 +33,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from course_utils.data import fashion_mnist_dataset, fashion_mnist_loader  # noqa: E402
-from course_utils.env import bf16_supported, get_device, seed_everything  # noqa: E402
+from course_utils.env import bf16_supported, cpu_name, get_device, seed_everything  # noqa: E402
 from course_utils.models import Discriminator, Generator, init_weights  # noqa: E402
 from course_utils.training import d_step, g_step, train_gan  # noqa: E402
 
@@ -214,20 +213,12 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     device = get_device(args.device)
-    print(f"device {device} ({_cpu_name() if device.type == 'cpu' else torch.cuda.get_device_name()}), "
+    print(f"device {device} ({cpu_name() if device.type == 'cpu' else torch.cuda.get_device_name()}), "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, bf16 autocast by default: "
           f"{bf16_supported(device)}", flush=True)
     steps_per_second(args, device)
     if args.ttq:
         time_to_quality(args, device)
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from course_utils.checkpoints import save_checkpoint  # noqa: E402
 from course_utils.data import TensorLoader, fashion_mnist_tensors, to_unit_range  # noqa: E402
-from course_utils.env import seed_everything  # noqa: E402
+from course_utils.env import cpu_name, seed_everything  # noqa: E402
 from course_utils.metrics import CLASSIFIER_PATH, FashionClassifier  # noqa: E402
 
 
@@ -96,20 +96,12 @@ def main(argv=None) -> None:
         "load_average_1m": round(os.getloadavg()[0], 2),  # > threads: the CPU was shared, wall time inflated
         "command": "python " + shlex.join(["scripts/train_classifier.py", *(argv or sys.argv[1:])]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "torch": torch.__version__,
-        "hardware": f"{_cpu_name()}, {torch.get_num_threads()} threads ({platform.machine()})",
+        "hardware": f"{cpu_name()}, {torch.get_num_threads()} threads ({platform.machine()})",
     }
     tmp = args.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2) + "\n")
     tmp.replace(args.out.with_suffix(".json"))
     print(json.dumps(record, indent=2))
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":
