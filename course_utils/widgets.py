@@ -145,12 +145,15 @@ class LiveDashboard:
             return
         self.last = now
         fig = self.figure(history)
+        from IPython.display import Image as PNG
         from IPython.display import display
 
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=72)  # explicit PNG: works with any matplotlib backend
+        plt.close(fig)
         with self.out:
             self.out.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+            display(PNG(data=buffer.getvalue()))
 
     def figure(self, history: dict):
         from .analysis import smooth

@@ -42,6 +42,7 @@ def jupyterlab(tmp_path):
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     env = dict(os.environ, COURSE_QUICK="1", COURSE_DASHBOARD="1", JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
                JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"))
+    env.pop("MPLBACKEND", None)  # the test command sets Agg; a student's Jupyter shows figures inline
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
          f"--ServerApp.token={token}", f"--ServerApp.root_dir={tmp_path}", "--expose-app-in-browser",
