@@ -62,6 +62,12 @@ def _run(report: CheckReport, what: str, fn, *args):
     return False, None
 
 
+def expect_scalar(r: CheckReport, value, hint: str = "average over the batch") -> bool:
+    """A loss must be a 0-dim tensor; record the check and return whether it held."""
+    return r.expect(isinstance(value, torch.Tensor) and value.dim() == 0, "returns a scalar tensor",
+                    f"expected a 0-dim tensor, got {getattr(value, 'shape', type(value).__name__)}: {hint}")
+
+
 # ----------------------------------------------------------------------------- lesson 1
 
 def check_sample_latent(fn, latent_dim: int = 100) -> CheckReport:
@@ -197,9 +203,7 @@ def check_discriminator_loss(fn) -> CheckReport:
     ok, zero = _run(r, "discriminator_loss(zeros, zeros)", fn, torch.zeros(8, 1), torch.zeros(8, 1))
     if not ok:
         return r
-    if not r.expect(isinstance(zero, torch.Tensor) and zero.dim() == 0, "returns a scalar tensor",
-                    f"expected a 0-dim tensor, got {getattr(zero, 'shape', type(zero).__name__)}: "
-                    "average over the batch"):
+    if not expect_scalar(r, zero):
         return r
     ok, got = _run(r, "discriminator_loss(real_logits, fake_logits)", fn, real, fake)
     if not ok:
@@ -242,8 +246,7 @@ def check_generator_loss(fn) -> CheckReport:
     ok, got = _run(r, "generator_loss(fake_logits)", fn, fake)
     if not ok:
         return r
-    if not r.expect(isinstance(got, torch.Tensor) and got.dim() == 0, "returns a scalar tensor",
-                    "expected a 0-dim tensor: average over the batch"):
+    if not expect_scalar(r, got):
         return r
     _match(r, float(got.detach()), {
         "correct": _bce(fake, 1),

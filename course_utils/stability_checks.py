@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .checks import CheckReport, _bce, _match, _run
+from .checks import CheckReport, _bce, _match, _run, expect_scalar
 from .diagnostics import grad_norm, mode_counts, modes_covered
 from .toy import ring_centers
 
@@ -23,8 +23,7 @@ def check_smoothed_d_loss(fn) -> CheckReport:
     ok, got = _run(r, "smoothed_d_loss(real_logits, fake_logits, 0.1)", fn, real, fake, 0.1)
     if not ok:
         return r
-    if not r.expect(isinstance(got, torch.Tensor) and got.dim() == 0, "returns a scalar tensor",
-                    "expected a 0-dim tensor: average over the batch"):
+    if not expect_scalar(r, got):
         return r
     _match(r, float(got), {
         "correct": (_bce(real, 0.9) + _bce(fake, 0)) / 2,

@@ -46,10 +46,13 @@ def d_step(D, G, real, opt_d, latent_dim: int):
     return loss.detach(), torch.sigmoid(real_logits).mean().detach(), torch.sigmoid(fake_logits).mean().detach()
 
 
-def g_step(D, G, opt_g, batch_size: int, latent_dim: int, device):
-    """One generator update (lesson 3): fresh noise, fakes labelled *real*. Returns the detached loss."""
+def g_step(D, G, opt_g, batch_size: int, latent_dim: int, device, loss_fn=None):
+    """One generator update (lesson 3): fresh noise, fakes labelled *real*. Returns the detached loss.
+
+    ``loss_fn(fake_logits)`` defaults to :func:`generator_loss`; lesson 5 passes the WGAN loss.
+    """
     z = torch.randn(batch_size, latent_dim, device=device)  # (B, latent_dim): fresh noise
-    loss = generator_loss(D(G(z)))
+    loss = (loss_fn or generator_loss)(D(G(z)))
     opt_g.zero_grad(set_to_none=True)
     loss.backward()  # also fills D's .grad; d_step clears them before D's next update
     opt_g.step()

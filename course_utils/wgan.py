@@ -20,7 +20,7 @@ from torch import nn
 from .checkpoints import load_checkpoint, save_checkpoint
 from .loop import autocast_context, make_adam, new_history
 from .models import init_weights
-from .training import _in_notebook, _mean_last, fit_with_dashboard, prepare_models, record_samples
+from .training import _in_notebook, _mean_last, fit_with_dashboard, g_step, prepare_models, record_samples
 
 NORMS = ("layer", "instance", "none")
 
@@ -135,13 +135,11 @@ def critic_step(D, G, real, opt_d, lambda_gp: float, latent_dim: int) -> dict:
 
 
 def generator_step(D, G, opt_g, batch_size: int, latent_dim: int, device) -> torch.Tensor:
-    """One generator update with ``L_G = -E[D(G(z))]`` (lesson 5). Returns the detached loss."""
-    z = torch.randn(batch_size, latent_dim, device=device)  # (B, latent_dim): fresh noise
-    loss = wgan_generator_loss(D(G(z)))
-    opt_g.zero_grad(set_to_none=True)
-    loss.backward()  # also fills D's .grad; critic_step clears them before D's next update
-    opt_g.step()
-    return loss.detach()
+    """One generator update with ``L_G = -E[D(G(z))]`` (lesson 5): lesson 3's ``g_step``, WGAN loss.
+
+    Returns the detached loss. ``backward`` also fills D's ``.grad``; the critic step clears them.
+    """
+    return g_step(D, G, opt_g, batch_size, latent_dim, device, loss_fn=wgan_generator_loss)
 
 
 def wgan_step(D, G, real, opt_d, opt_g, n_critic: int = 5, lambda_gp: float = 10.0,

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import CheckReport, _match, _run, uses_layer
+from .checks import CheckReport, _match, _run, expect_scalar, uses_layer
 
 
 def _batchnorms(model: nn.Module) -> list[str]:
@@ -123,9 +123,7 @@ def check_gradient_penalty(fn) -> CheckReport:
         ok, gp = _run(r, f"gradient_penalty on a critic with {label}", fn, _LinearCritic(a), real, fake)
         if not ok:
             return r
-        if i == 0 and not r.expect(isinstance(gp, torch.Tensor) and gp.dim() == 0, "returns a scalar tensor",
-                                   f"expected a 0-dim tensor, got {getattr(gp, 'shape', type(gp).__name__)}: "
-                                   "average over the batch with .mean()"):
+        if i == 0 and not expect_scalar(r, gp, "average over the batch with .mean()"):
             return r
         _match(r, float(gp.detach()), {**_gp_variants(a, len(real)), "correct": torch.tensor(want)},
                f"{label}: {want:g} by hand")
@@ -191,8 +189,7 @@ def check_critic_loss(fn, lambda_gp: float = 10.0) -> CheckReport:
                     torch.tensor(1.0), lambda_gp)
     if not ok:
         return r
-    if not r.expect(isinstance(hand, torch.Tensor) and hand.dim() == 0, "returns a scalar tensor",
-                    "expected a 0-dim tensor: average the scores over the batch"):
+    if not expect_scalar(r, hand, "average the scores over the batch"):
         return r
     r.expect(abs(float(hand) - lambda_gp) < 1e-5, f"critic_loss(0, 0, gp=1) = lambda = {lambda_gp:g}",
              f"critic_loss(0, 0, gp=1) = {float(hand):.4f}, expected lambda_gp * 1 = {lambda_gp:g}")
@@ -223,8 +220,7 @@ def check_wgan_generator_loss(fn) -> CheckReport:
     ok, got = _run(r, "wgan_generator_loss(fake_logits)", fn, fake)
     if not ok:
         return r
-    if not r.expect(isinstance(got, torch.Tensor) and got.dim() == 0, "returns a scalar tensor",
-                    "expected a 0-dim tensor: average over the batch"):
+    if not expect_scalar(r, got):
         return r
     _match(r, float(got), {
         "correct": -fake.mean(),
