@@ -111,9 +111,7 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device,
 
     def on_epoch_end(epoch):
         if checkpoint_interval and epoch % checkpoint_interval == 0:
-            record_samples(G, fixed_z, history, epoch, eval_fn)
-            if checkpoint_path is not None:
-                save_checkpoint(checkpoint_path, G=G, D=D, opt_g=opt_g, opt_d=opt_d, history=history)
+            checkpoint_epoch(G, D, opt_g, opt_d, fixed_z, history, epoch, eval_fn, checkpoint_path)
         if verbose and not _in_notebook():
             print(f"epoch {epoch}: D loss {_mean_last(history, 'd_loss'):.3f}, "
                   f"G loss {_mean_last(history, 'g_loss'):.3f}, D(x) {_mean_last(history, 'd_real'):.3f}, "
@@ -151,6 +149,14 @@ def fit_with_dashboard(step, loader, num_epochs, history, G, D, fixed_z, *, dash
     if live is not None:
         live(history, force=True)
     return history
+
+
+def checkpoint_epoch(G, D, opt_g, opt_d, fixed_z, history: dict, epoch: int, eval_fn=None,
+                     checkpoint_path=None) -> None:
+    """What the trainers do at a checkpoint epoch: samples (and metrics), then the checkpoint file."""
+    record_samples(G, fixed_z, history, epoch, eval_fn)
+    if checkpoint_path is not None:
+        save_checkpoint(checkpoint_path, G=G, D=D, opt_g=opt_g, opt_d=opt_d, history=history)
 
 
 @torch.no_grad()

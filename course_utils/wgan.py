@@ -17,10 +17,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .checkpoints import load_checkpoint, save_checkpoint
+from .checkpoints import load_checkpoint
 from .loop import autocast_context, make_adam, new_history
 from .models import init_weights
-from .training import _in_notebook, _mean_last, fit_with_dashboard, g_step, prepare_models, record_samples
+from .training import _in_notebook, _mean_last, checkpoint_epoch, fit_with_dashboard, g_step, prepare_models
 
 NORMS = ("layer", "instance", "none")
 
@@ -217,9 +217,7 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, lr: float = 1e-4, betas
 
     def on_epoch_end(epoch):
         if checkpoint_interval and epoch % checkpoint_interval == 0:
-            record_samples(G, fixed_z, history, epoch, eval_fn)
-            if checkpoint_path is not None:
-                save_checkpoint(checkpoint_path, G=G, D=D, opt_g=opt_g, opt_d=opt_d, history=history)
+            checkpoint_epoch(G, D, opt_g, opt_d, fixed_z, history, epoch, eval_fn, checkpoint_path)
         if verbose and not _in_notebook():
             m = {k: _mean_last(history, k) for k in ("d_real", "d_fake", "wasserstein", "gp")}
             print(f"epoch {epoch}: D(real) {m['d_real']:.3f}, D(fake) {m['d_fake']:.3f}, "
