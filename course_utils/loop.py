@@ -34,6 +34,24 @@ def autocast_context(device: torch.device, amp) -> contextlib.AbstractContextMan
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+@contextlib.contextmanager
+def frozen(module: torch.nn.Module):
+    """Inside the block, ``module``'s parameters need no gradient; their flags are restored after.
+
+    The D step never uses G's weight gradients and the G step never uses D's. Freezing the other
+    network lets autograd skip computing them (about a sixth of a lesson-3 step on a CPU); the
+    updates are exactly the same, because those gradients were cleared before they were ever used.
+    """
+    params = list(module.parameters())
+    flags = [p.requires_grad for p in params]
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in zip(params, flags, strict=True):
+            p.requires_grad_(flag)
+
+
 def make_adam(params, lr: float, betas, device) -> torch.optim.Adam:
     """Adam with the fused kernel where this PyTorch has one for the device, else foreach."""
     params = list(params)

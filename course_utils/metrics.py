@@ -221,13 +221,14 @@ def fashion_eval_fn(n: int = 2000, seed: int = 0):
     """An ``eval_fn(G) -> dict`` for ``train_gan`` (lessons 3 and 4): scores of ``n`` samples of G.
 
     The same latent vectors (``seed``) at every checkpoint, so the curve shows G changing, not noise.
-    Returns ``{"fid", "kid", "coverage", "kl_uniform", "confident"}``; ``eval_fn.floors`` holds the
+    Returns ``{"fid", "kid", "coverage", "kl_uniform", "confident", "histogram"}`` (``histogram``:
+    samples per class, as in ``FASHION_CLASSES``); ``eval_fn.floors`` holds the
     floor of each score for the same ``n`` (real train vs real test), e.g. to draw on a plot.
     """
     def eval_fn(G) -> dict:
         images = sample(G, n, seed=seed)  # (n, 1, 28, 28) in [-1, 1]
         feats, probs = classify(check_images(images, strict_range=False))
-        return scores_from_features(feats, probs)
+        return {**scores_from_features(feats, probs), "histogram": class_histogram(probs).tolist()}
 
     eval_fn.floors = {k: v for k, v in floors(n).items() if k in LOWER_IS_BETTER}
     return eval_fn

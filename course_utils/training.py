@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from .checkpoints import load_checkpoint, save_checkpoint
 from .env import seed_everything
-from .loop import autocast_context, fit, make_adam, new_history
+from .loop import autocast_context, fit, frozen, make_adam, new_history
 from .widgets import LiveDashboard, dashboard_enabled
 
 LOG2 = math.log(2.0)
@@ -104,8 +104,9 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device,
 
     def step(real):
         real = real.to(device, non_blocking=True)
-        with autocast:
+        with autocast, frozen(G):  # G's weight gradients are not needed in D's step ...
             d_loss, d_real, d_fake = d_step_fn(D, G, real, opt_d, latent_dim)
+        with autocast, frozen(D):  # ... nor D's in G's step: autograd skips them
             g_loss = g_step_fn(D, G, opt_g, real.size(0), latent_dim, device)
         return {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
 

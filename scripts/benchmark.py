@@ -2,18 +2,25 @@
 
 Run by hand from the repository root (real data, e.g. ``COURSE_DATA_DIR`` set)::
 
-    python scripts/benchmark.py                 # steps/s of both paths and their ratio (~2 min)
+    python scripts/benchmark.py                 # steps/s of both paths, their ratio, the ceiling (~3 min)
+    python scripts/benchmark.py --ablation      # also each change of the fast path added one at a time
     python scripts/benchmark.py --ttq           # also the time to reach a fixed FID (~10 min)
 
 Both paths train the same models (``Generator``/``Discriminator``, width 64, DCGAN init) with the
-same batch size, learning rate and losses (``d_step``/``g_step``); only the plumbing differs:
+same batch size, learning rate, losses and updates (``d_step``/``g_step``); only the plumbing differs:
 
 * **baseline** (what most tutorials write): ``torchvision.datasets.FashionMNIST`` with
   ``ToTensor()`` + ``Normalize`` per image through a ``DataLoader``, fp32, NCHW, ``torch.optim.Adam``
   with its defaults, and ``.item()`` on every loss at every step;
 * **fast** (lesson 3's default): ``train_gan`` on ``fashion_mnist_loader`` (the whole data set as one
   tensor, shuffled index batches), with its defaults: ``channels_last="auto"``, ``amp="auto"``,
-  fused Adam, statistics kept on the device and read every ``log_every`` steps.
+  fused Adam, the network not being updated frozen (no gradients for its weights), statistics
+  kept on the device and read every ``log_every`` steps.
+
+The **floor** rows bound what any plumbing could reach: the same steps with every module but the
+convolutions and linear layers replaced by ``Identity`` and no optimizer updates (NCHW,
+channels_last, and channels_last under bf16 autocast). ``ceiling`` = fastest floor / baseline: no
+change that keeps the model, the batch size and the update can be faster than that on this machine.
 
 Rounds alternate between the paths; the fastest round of each (and the median) is reported, because
 the CPU may be shared.
@@ -23,6 +30,10 @@ Timings are printed, never asserted (a test would be flaky on a shared machine).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
+import functools
+import itertools
 import statistics
 import sys
 import time
@@ -34,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from course_utils.data import fashion_mnist_dataset, fashion_mnist_loader  # noqa: E402
 from course_utils.env import bf16_supported, cpu_name, get_device, seed_everything  # noqa: E402
+from course_utils.loop import autocast_context, frozen, make_adam  # noqa: E402
 from course_utils.models import Discriminator, Generator, init_weights  # noqa: E402
 from course_utils.training import d_step, g_step, train_gan  # noqa: E402
 
@@ -91,34 +103,102 @@ def fast_train(G, D, loader, epochs: int, device, eval_fn=None, amp="auto") -> f
     return time.perf_counter() - start
 
 
-def steps_per_second(args, device) -> None:
-    """Alternate timed rounds of both paths (after a warm-up) and print the median rates."""
+def ablation_train(G, D, loader, steps: int, device, *, fused=False, sync_every=1, freeze=False,
+                   channels_last=False, strip=False, bf16=False) -> float:
+    """The same step with the fast path's changes switched on one at a time. Returns seconds.
+
+    ``strip=True`` makes a *floor*, not a trainer: every module but the convolutions and linear
+    layers becomes ``Identity`` and the optimizers do not step, so what is left is the arithmetic
+    no plumbing can remove.
+    """
+    if strip:
+        G, D = _convolutions_only(G), _convolutions_only(D)
+    if channels_last:
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    adam = (lambda m: make_adam(m.parameters(), 2e-4, (0.5, 0.999), device)) if fused else (
+        lambda m: torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999)))
+    opt_g, opt_d = adam(G), adam(D)
+    if strip:
+        opt_g.step = opt_d.step = lambda: None
+    pending, done = [], 0
+    start = time.perf_counter()
+    for real, _ in itertools.islice(itertools.cycle(loader), steps):
+        real = real.to(device)
+        with autocast_context(device, bf16), frozen(G) if freeze else contextlib.nullcontext():
+            d_loss, _, _ = d_step(D, G, real, opt_d, LATENT_DIM)
+        with autocast_context(device, bf16), frozen(D) if freeze else contextlib.nullcontext():
+            g_loss = g_step(D, G, opt_g, real.size(0), LATENT_DIM, device)
+        pending.append(torch.stack([d_loss, g_loss]))
+        done += 1
+        if done % sync_every == 0 or done == steps:
+            torch.stack(pending).tolist()  # the host reads the losses (a sync on a GPU)
+            pending = []
+    return time.perf_counter() - start
+
+
+def _convolutions_only(model):
+    model = copy.deepcopy(model)
+    for name, child in model.named_children():
+        if isinstance(child, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
+            continue
+        setattr(model, name, torch.nn.Identity() if not list(child.children()) else _convolutions_only(child))
+    return model
+
+
+def paths(args, device) -> dict:
+    """name -> train(G, D) -> seconds: the baseline, the fast path's changes added one by one, the
+    fast path itself (``train_gan``) and the floor."""
     n = args.batch_size * args.steps
     fast_loader = fashion_mnist_loader(args.batch_size, limit=n, device=device)
     base_loader = baseline_loader(args.batch_size, limit=n)
-    paths = {"baseline": lambda G, D: baseline_train(G, D, base_loader, args.steps, device),
-             "fast": lambda G, D: fast_train(G, D, fast_loader, 1, device)}
+    steps = args.steps
+    table = {"baseline": lambda G, D: baseline_train(G, D, base_loader, steps, device)}
+    if args.ablation:
+        added = {}
+        for label, option in [("+ one tensor, index batches", {}), ("+ fused Adam", {"fused": True}),
+                              ("+ read stats every 50 steps", {"sync_every": 50}),
+                              ("+ freeze the other network", {"freeze": True}),
+                              ("+ channels_last", {"channels_last": True})]:
+            added = {**added, **option}
+            table[label] = functools.partial(ablation_train, loader=fast_loader, steps=steps, device=device,
+                                             **added)
+    table["fast (train_gan)"] = lambda G, D: fast_train(G, D, fast_loader, 1, device)
     if args.bf16:  # the fast path with bf16 autocast forced on, to check the "auto" policy
-        paths["fast+bf16"] = lambda G, D: fast_train(G, D, fast_loader, 1, device, amp=True)
-    rates = {name: [] for name in paths}
+        table["fast + bf16 autocast"] = lambda G, D: fast_train(G, D, fast_loader, 1, device, amp=True)
+    for layout, bf16 in (("NCHW", False), ("channels_last", False), ("channels_last", True)):
+        table[f"floor: convs only, {layout}{', bf16' if bf16 else ''}"] = functools.partial(
+            ablation_train, loader=fast_loader, steps=steps, device=device, fused=True, sync_every=50,
+            freeze=True, channels_last=layout == "channels_last", strip=True, bf16=bf16)
+    return table
+
+
+def steps_per_second(args, device) -> None:
+    """Alternate timed rounds of every path (after a warm-up) and print rates and ratios."""
+    table = paths(args, device)
+    rates = {name: [] for name in table}
     for r in range(args.rounds + 1):  # round 0 warms up every path
-        for name, train in paths.items():
+        for name, train in table.items():
             seconds = train(*make_models(device))
             if r > 0:
                 rates[name].append(args.steps / seconds)
         if r > 0:
-            print(f"round {r}: " + ", ".join(f"{k} {v[-1]:.2f} steps/s" for k, v in rates.items())
-                  + f", ratio {rates['fast'][-1] / rates['baseline'][-1]:.2f}", flush=True)
+            print(f"round {r}: baseline {rates['baseline'][-1]:.2f} steps/s, fast {rates['fast (train_gan)'][-1]:.2f}"
+                  f" steps/s, ratio {rates['fast (train_gan)'][-1] / rates['baseline'][-1]:.2f}", flush=True)
     base, best_base = statistics.median(rates["baseline"]), max(rates["baseline"])
     print(f"\nover {args.rounds} rounds of {args.steps} steps (batch {args.batch_size}); 'best' is the "
           "fastest round, the estimate least disturbed by other processes on a shared CPU:")
     for name, values in rates.items():
         med, best = statistics.median(values), max(values)
-        print(f"  {name:<10} median {med:6.2f} steps/s ({1000 / med:6.1f} ms/step, {med / base:5.2f}x)   "
-              f"best {best:6.2f} steps/s ({1000 / best:6.1f} ms/step, {best / best_base:5.2f}x)")
-    ratios = [f / b for f, b in zip(rates["fast"], rates["baseline"], strict=True)]
-    print(f"  ratio fast / baseline: best {max(rates['fast']) / best_base:.2f}x, "
+        print(f"  {name:<40} median {med:6.2f} steps/s ({1000 / med:6.1f} ms, {med / base:5.2f}x)   "
+              f"best {best:6.2f} steps/s ({1000 / best:6.1f} ms, {best / best_base:5.2f}x)")
+    fast = rates["fast (train_gan)"]
+    ratios = [f / b for f, b in zip(fast, rates["baseline"], strict=True)]
+    floor = max(max(v) for k, v in rates.items() if k.startswith("floor"))
+    print(f"  ratio fast / baseline: best {max(fast) / best_base:.2f}x, "
           f"median of per-round ratios {statistics.median(ratios):.2f}x")
+    gained = (max(fast) - best_base) / max(floor - best_base, 1e-9)
+    print(f"  ceiling: a step that did nothing but its convolutions and matmuls would run at "
+          f"{floor / best_base:.2f}x the baseline; the fast path gets {gained:.0%} of the way there")
 
 
 class Chunks:
@@ -204,6 +284,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=100, help="timed steps per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--bf16", action="store_true", help="also time the fast path with bf16 forced on")
+    parser.add_argument("--ablation", action="store_true", help="also time each change of the fast path alone")
     parser.add_argument("--ttq", action="store_true", help="also measure the time to a fixed FID")
     parser.add_argument("--target-fid", type=float, default=10.0)
     parser.add_argument("--ttq-n", type=int, default=1000, help="samples per FID check")

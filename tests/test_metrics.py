@@ -151,6 +151,7 @@ def test_fashion_eval_fn_runs_inside_train_gan(real):
     (row,) = history["metrics"]
     assert row["epoch"] == 1 and {"fid", "kid", "coverage", "kl_uniform", "confident"} <= row.keys()
     assert row["fid"] > eval_fn.floors["fid"] and 1 <= row["coverage"] <= 10
+    assert len(row["histogram"]) == 10 and sum(row["histogram"]) == 200  # every sample in one class
     assert eval_fn(G) == eval_fn(G)  # same latent vectors every call: repeatable
 
 

@@ -1,3 +1,4 @@
+import contextlib
 import math
 
 import pytest
@@ -48,6 +49,45 @@ def test_g_step_updates_only_g():
     g_step(D, G, opt_g, 8, 100, "cpu")
     assert all(torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(g_before, G.parameters()))
+
+
+def test_frozen_skips_the_other_networks_gradients_and_restores_flags():
+    from course_utils.loop import frozen
+
+    torch.manual_seed(0)
+    G, D = Generator(latent_dim=16, width=8), Discriminator(width=8)
+    D.features[0].bias.requires_grad_(False)  # a flag that was already off must stay off
+    opt_g = torch.optim.Adam(G.parameters(), 1e-3)
+    with frozen(D):
+        assert not any(p.requires_grad for p in D.parameters())
+        g_step(D, G, opt_g, 8, 16, "cpu")
+    assert all(p.grad is None for p in D.parameters())  # D's weight gradients were never computed
+    assert all(p.grad is not None for p in G.parameters())  # G still learned through D
+    assert [p.requires_grad for p in D.parameters()].count(False) == 1
+    with pytest.raises(ValueError), frozen(G):
+        raise ValueError("an error inside the block")
+    assert all(p.requires_grad for p in G.parameters())  # restored after an exception too
+
+
+def test_freezing_gives_the_same_updates():
+    """train_gan freezes G in D's step and D in G's step: the parameters end up identical."""
+    from course_utils.loop import frozen
+
+    def run(freeze):
+        seed_everything(0)
+        G, D = Generator(latent_dim=16, width=8), Discriminator(width=8)
+        opt_g, opt_d = torch.optim.Adam(G.parameters(), 1e-3), torch.optim.Adam(D.parameters(), 1e-3)
+        real = torch.rand(3, 8, 1, 28, 28) * 2 - 1
+        for batch in real:
+            with frozen(G) if freeze else contextlib.nullcontext():
+                d_step(D, G, batch, opt_d, 16)
+            with frozen(D) if freeze else contextlib.nullcontext():
+                g_step(D, G, opt_g, 8, 16, "cpu")
+        return G.state_dict(), D.state_dict()
+
+    (g0, d0), (g1, d1) = run(False), run(True)
+    torch.testing.assert_close(g1, g0, rtol=0, atol=0)
+    torch.testing.assert_close(d1, d0, rtol=0, atol=0)
 
 
 def test_history_contents(tiny_loader):
