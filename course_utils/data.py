@@ -46,10 +46,16 @@ def _prefetched_dir() -> Path | None:
     if not value:
         return None
     path = Path(value).expanduser()
-    if not path.is_dir():
-        raise DataNotFoundError(f"{DATA_ENV}={value!r} is not a folder. Point it at a folder holding "
-                                "FashionMNIST/raw/*.gz and/or flowers-102/, or unset it to download.")
-    return path
+    # a relative path: from the current folder, else from the repository root (a Jupyter kernel
+    # starts in the notebook's folder, not where the variable was set)
+    tried = [path] if path.is_absolute() else [Path.cwd() / path, DATA_DIR.parent / path]
+    for candidate in tried:
+        if candidate.is_dir():
+            return candidate.resolve()
+    raise DataNotFoundError(f"{DATA_ENV}={value!r} is not a folder (looked at: "
+                            f"{', '.join(str(t) for t in tried)}). Point it at a folder holding "
+                            "FashionMNIST/raw/*.gz and/or flowers-102/ (an absolute path is safest), "
+                            "or unset it to download.")
 
 
 def _missing_message(name: str, folder: str, files: list[str], cause: Exception | None) -> str:

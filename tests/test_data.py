@@ -95,6 +95,25 @@ def test_data_dir_not_a_folder(tmp_path, monkeypatch):
         data.fashion_mnist_dataset(root=tmp_path)
 
 
+def test_relative_data_dir_is_found_from_the_repository_root(tmp_path, monkeypatch):
+    """A Jupyter kernel starts in notebooks/: a path relative to the repository root still works."""
+    inside = data.DATA_DIR.parent / "runs" / "relative-data-dir-test"
+    inside.mkdir(parents=True, exist_ok=True)
+    try:
+        monkeypatch.chdir(tmp_path)  # not the repository root
+        monkeypatch.setenv("COURSE_DATA_DIR", "runs/relative-data-dir-test")
+        assert data._prefetched_dir() == inside.resolve()
+        (tmp_path / "here").mkdir()
+        monkeypatch.setenv("COURSE_DATA_DIR", "here")  # the current folder comes first
+        assert data._prefetched_dir() == (tmp_path / "here").resolve()
+        monkeypatch.setenv("COURSE_DATA_DIR", "nowhere")
+        with pytest.raises(DataNotFoundError, match="absolute path is safest") as err:
+            data._prefetched_dir()
+        assert str(tmp_path / "nowhere") in str(err.value)
+    finally:
+        inside.rmdir()
+
+
 def test_staging_copies_and_never_writes_into_the_source(tmp_path, monkeypatch):
     src = tmp_path / "src"
     rng = np.random.default_rng(1)
