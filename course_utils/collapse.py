@@ -28,7 +28,11 @@ from .training import d_step
 
 
 def warm_up_discriminator(G, loader, steps: int, seed: int = 0, lr: float = 2e-4) -> torch.nn.Module:
-    """A fresh lesson-2 ``Discriminator`` trained for ``steps`` batches against a fixed ``G``."""
+    """A fresh lesson-2 ``Discriminator`` trained for ``steps`` batches against ``G``'s fakes.
+
+    G's weights stay fixed; G is put in training mode, so its BatchNorm statistics follow the
+    batches as they do in training.
+    """
     torch.manual_seed(seed)
     D = Discriminator().to(next(G.parameters()).device)
     D.apply(init_weights)
@@ -46,7 +50,7 @@ def chase(G, D, loader, steps: int, d_learns: bool, eval_every: int = 100, n: in
     ``d_learns``. Returns one row per ``eval_every`` steps (and step 0): ``step``, ``coverage``,
     ``kl_uniform``, ``fid``, ``histogram`` (samples per class of ``n``), ``g_loss``, ``G`` (a copy).
     """
-    G, D = copy.deepcopy(G), copy.deepcopy(D)
+    G, D = copy.deepcopy(G).train(), copy.deepcopy(D).train()
     opt_g = make_adam(G.parameters(), lr, (0.5, 0.999), None)
     opt_d = make_adam(D.parameters(), lr, (0.5, 0.999), None)
     torch.manual_seed(seed)
@@ -74,7 +78,6 @@ def _g_step_logit(D, G, opt_g, batch_size: int) -> float:
 
 def _row(G, step: int, g_loss: float, n: int) -> dict:
     scores = fashion_scores(sample(G, n, seed=5))  # the same z at every evaluation
-    G.train()
     keep = ("coverage", "kl_uniform", "fid", "histogram")
     return {"step": step, **{k: scores[k] for k in keep}, "g_loss": g_loss, "G": copy.deepcopy(G).eval()}
 

@@ -121,6 +121,21 @@ def generator_loss_differentiable(ns: dict) -> CheckReport:
 STEPS = 5
 
 
+def _step_losses(r: CheckReport, name: str, call, pick, what: str) -> list[float] | None:
+    """``STEPS`` calls of ``call()``; ``float(pick(out))`` of each, or None once a call failed."""
+    got = []
+    for i in range(STEPS):
+        ok, out = _run(r, f"{name} call {i + 1}", call)
+        if not ok:
+            return None
+        try:
+            got.append(float(pick(out)))
+        except Exception as exc:  # noqa: BLE001
+            r.fail(f"{name}'s {what} is not a number ({type(exc).__name__}: {exc})")
+            return None
+    return got
+
+
 def _reference_d_losses() -> list[float]:
     G, D, real = _probe_models()
     opt = torch.optim.SGD(D.parameters(), lr=0.1)
@@ -141,16 +156,11 @@ def d_step_seeded_run(ns: dict) -> CheckReport:
     G, D, real = _probe_models()
     G0 = copy.deepcopy(G)
     opt = torch.optim.SGD(D.parameters(), lr=0.1)
-    want, got = _reference_d_losses(), []
-    for i in range(STEPS):
-        ok, out = _run(r, f"d_step call {i + 1}", ns["d_step"], D, G, real, opt, G.latent_dim)
-        if not ok:
-            return r
-        try:
-            got.append(float(out[0]))
-        except Exception as exc:  # noqa: BLE001
-            r.fail(f"d_step's first return value is not a number ({type(exc).__name__}: {exc})")
-            return r
+    want = _reference_d_losses()
+    got = _step_losses(r, "d_step", lambda: ns["d_step"](D, G, real, opt, G.latent_dim), lambda out: out[0],
+                       "first return value")
+    if got is None:
+        return r
     band = (want[-1] - 1e-3, want[-1] + 1e-3)
     r.expect(all(abs(a - b) < 1e-3 for a, b in zip(got, want)),
              f"loss after {STEPS} steps {got[-1]:.4f}, in the band [{band[0]:.4f}, {band[1]:.4f}]",
@@ -180,16 +190,11 @@ def g_step_seeded_run(ns: dict) -> CheckReport:
     r = CheckReport(f"hidden: {STEPS} seeded g_step calls")
     G, D, _ = _probe_models()
     opt = torch.optim.SGD(G.parameters(), lr=0.1)
-    want, got = _reference_g_losses(), []
-    for i in range(STEPS):
-        ok, out = _run(r, f"g_step call {i + 1}", ns["g_step"], D, G, opt, 8, G.latent_dim, torch.device("cpu"))
-        if not ok:
-            return r
-        try:
-            got.append(float(out))
-        except Exception as exc:  # noqa: BLE001
-            r.fail(f"g_step's return value is not a number ({type(exc).__name__}: {exc})")
-            return r
+    want = _reference_g_losses()
+    got = _step_losses(r, "g_step", lambda: ns["g_step"](D, G, opt, 8, G.latent_dim, torch.device("cpu")),
+                       lambda out: out, "return value")
+    if got is None:
+        return r
     r.expect(all(abs(a - b) < 1e-3 for a, b in zip(got, want)),
              f"loss after {STEPS} steps {got[-1]:.4f}, in the band {want[-1]:.4f} +- 0.001",
              f"losses over {STEPS} steps {[round(x, 4) for x in got]}, expected "

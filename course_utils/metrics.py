@@ -226,9 +226,7 @@ def fashion_eval_fn(n: int = 2000, seed: int = 0):
     floor of each score for the same ``n`` (real train vs real test), e.g. to draw on a plot.
     """
     def eval_fn(G) -> dict:
-        images = sample(G, n, seed=seed)  # (n, 1, 28, 28) in [-1, 1]
-        feats, probs = classify(check_images(images, strict_range=False))
-        return {**scores_from_features(feats, probs), "histogram": class_histogram(probs).tolist()}
+        return fashion_scores(sample(G, n, seed=seed), strict_range=False)  # (n, 1, 28, 28) samples
 
     eval_fn.floors = {k: v for k, v in floors(n).items() if k in LOWER_IS_BETTER}
     return eval_fn

@@ -15,6 +15,7 @@ from course_utils import (
     seed_everything,
     train_gan,
 )
+from course_utils.loop import frozen
 
 
 def test_losses_at_known_values():
@@ -52,8 +53,6 @@ def test_g_step_updates_only_g():
 
 
 def test_frozen_skips_the_other_networks_gradients_and_restores_flags():
-    from course_utils.loop import frozen
-
     torch.manual_seed(0)
     G, D = Generator(latent_dim=16, width=8), Discriminator(width=8)
     D.features[0].bias.requires_grad_(False)  # a flag that was already off must stay off
@@ -71,8 +70,6 @@ def test_frozen_skips_the_other_networks_gradients_and_restores_flags():
 
 def test_freezing_gives_the_same_updates():
     """train_gan freezes G in D's step and D in G's step: the parameters end up identical."""
-    from course_utils.loop import frozen
-
     def run(freeze):
         seed_everything(0)
         G, D = Generator(latent_dim=16, width=8), Discriminator(width=8)
