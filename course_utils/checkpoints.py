@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,41 +18,104 @@ class CheckpointError(RuntimeError):
     """A checkpoint is missing, corrupted, or does not fit the model it is loaded into."""
 
 
+class CheckpointWriteError(CheckpointError, OSError):
+    """A checkpoint could not be written (read-only folder, disk full, ...); the message says which."""
+
+
+def free_megabytes(folder) -> float | None:
+    """Free space in ``folder`` (or its nearest existing parent) in MB, or None if unknown."""
+    folder = Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free / 1e6
+    except OSError:
+        return None
+
+
+def check_writable(path) -> Path:
+    """Fail now, with a clear message, if a checkpoint cannot be written to ``path`` (lesson 3's trainers).
+
+    Creates the folder if needed and writes (then deletes) a small probe file beside ``path``.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise CheckpointWriteError(f"cannot write checkpoints to {path.parent} ({_first_line(exc)}): choose a "
+                                   "writable folder for checkpoint_path (e.g. save_path('my_run.pt')), or set "
+                                   "COURSE_RUNS_DIR to one") from exc
+    return path
+
+
 def save_checkpoint(path, **objects) -> Path:
     """Save models/optimizers (their ``state_dict``) and plain values (e.g. a history) to ``path``.
 
     The file is written to a temporary name in the same folder and renamed into place, so an
-    interrupted save never leaves a half-written checkpoint behind.
+    interrupted or failed save never leaves a half-written checkpoint behind (an earlier file at
+    ``path`` stays as it was). A failed write raises :class:`CheckpointWriteError` saying why.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {k: (v.state_dict() if hasattr(v, "state_dict") else v) for k, v in objects.items()}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except (OSError, RuntimeError) as exc:
+        free = free_megabytes(path.parent)
+        room = f"disk full? {free:.0f} MB free there" if free is not None else "disk full?"
+        raise CheckpointWriteError(f"could not write the checkpoint {path} ({_first_line(exc)}; {room}). "
+                                   "Free some space or choose another folder.") from exc
+    finally:
+        if tmp is not None:  # gone after a successful rename; a leftover after a failure
+            Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def _read(path: Path, map_location):
+    """``torch.load(weights_only=True)`` with the course's own words for every way it can fail."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        text = str(exc)
+        if "GLOBAL" in text or "global" in text:  # the file names a Python object to import or call
+            raise CheckpointError(
+                f"{path} holds Python objects (a pickled class, function or module), not just tensors "
+                "and plain values. The course never loads those: a checkpoint is data, never code, and "
+                "loading it could run whatever its author wrote. Ask for a file written by "
+                "save_checkpoint() or export_generator(), or save state_dicts yourself.") from None
+        raise CheckpointError(f"{path} is not a readable checkpoint (corrupted or truncated file, or not a "
+                              "PyTorch file at all). Delete it and save or copy it again.") from None
+    except (RuntimeError, EOFError, ValueError, OSError) as exc:
+        raise CheckpointError(f"{path} is not a readable checkpoint (corrupted or truncated file?): "
+                              f"{_first_line(exc)}. Delete it and save or copy it again.") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
 def load_checkpoint(path, map_location="cpu", **objects) -> dict:
     """Load ``path`` with ``weights_only=True``; restore each given model/optimizer from its entry.
 
     ``load_checkpoint(p, G=G, opt_g=opt_g)`` restores ``G`` and ``opt_g`` and returns the whole dict.
+    Files holding pickled code are refused (:class:`CheckpointError`): a checkpoint is data.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_checkpoint expects a file path (str or Path), got {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}: check the path, or train first to create it")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a readable checkpoint (corrupted or truncated file?): "
-                              f"{exc}") from exc
+    payload = _read(path, map_location)
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path} holds a {type(payload).__name__}, expected a dict of states")
     for key, obj in objects.items():
@@ -59,26 +123,75 @@ def load_checkpoint(path, map_location="cpu", **objects) -> dict:
             raise CheckpointError(f"{path} has no entry {key!r}; it has {sorted(payload)}")
         try:
             obj.load_state_dict(payload[key])
-        except (RuntimeError, ValueError, KeyError) as exc:
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
             raise CheckpointError(f"checkpoint entry {key!r} in {path} does not fit the "
                                   f"{type(obj).__name__} you passed (different architecture or "
                                   f"settings?): {str(exc).splitlines()[0]}") from exc
     return payload
 
 
+# The only classes a generator file may name, and the constructor arguments each accepts with
+# their allowed range. A file is data: it chooses among these, it never names code to run.
+_SIZE = (1, 4096)
+GENERATOR_CLASSES = {
+    "course_utils.models.Generator": {"latent_dim": _SIZE, "width": (1, 1024), "channels": (1, 4)},
+    "course_utils.models.FCGenerator": {"latent_dim": _SIZE, "hidden": _SIZE},
+    "course_utils.wgan.FlowerGenerator": {"latent_dim": _SIZE, "width": (1, 1024), "channels": (1, 4),
+                                          "image_size": (32, 64)},
+}
+
+
+def _generator_class(arch: str):
+    """The class for a registered ``arch`` name (imported here: only names from the fixed table)."""
+    module_name, cls_name = arch.rsplit(".", 1)
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+def _arch_of(G) -> str:
+    arch = f"{type(G).__module__}.{type(G).__qualname__}"
+    if arch not in GENERATOR_CLASSES:
+        raise TypeError(f"export_generator writes the course's generator classes only "
+                        f"({', '.join(sorted(GENERATOR_CLASSES))}); got {arch}. For your own class, "
+                        "save its weights with save_checkpoint(path, G=G) and rebuild it yourself.")
+    return arch
+
+
 def export_generator(G, path, **meta) -> Path:
     """Write a self-describing generator file that :func:`load_generator` can rebuild."""
-    kwargs = {k: getattr(G, k) for k in ("latent_dim", "width", "channels", "image_size") if hasattr(G, k)}
+    arch = _arch_of(G)
+    kwargs = {k: getattr(G, k) for k in GENERATOR_CLASSES[arch] if hasattr(G, k)}
     state = {k: v.float().cpu() for k, v in G.state_dict().items()}
-    arch = f"{type(G).__module__}.{type(G).__qualname__}"
     return save_checkpoint(path, arch=arch, kwargs=kwargs, state_dict=state, meta=meta)
+
+
+def _validated_kwargs(path: Path, arch, kwargs) -> dict:
+    if not isinstance(arch, str) or arch not in GENERATOR_CLASSES:
+        raise CheckpointError(f"{path} names the architecture {arch!r}, which is not one of the course's "
+                              f"generators ({', '.join(sorted(GENERATOR_CLASSES))}); refusing to build it. "
+                              "Only files written by export_generator() can be loaded this way.")
+    allowed = GENERATOR_CLASSES[arch]
+    if not isinstance(kwargs, dict):
+        raise CheckpointError(f"{path}: 'kwargs' must be a dict of settings, got {type(kwargs).__name__}")
+    for key, value in kwargs.items():
+        if key not in allowed:
+            raise CheckpointError(f"{path}: {arch.rsplit('.', 1)[1]} takes no setting {key!r} "
+                                  f"(allowed: {', '.join(allowed)}); the file was not written by export_generator")
+        lo, hi = allowed[key]
+        if type(value) is not int or not lo <= value <= hi:
+            raise CheckpointError(f"{path}: setting {key}={value!r} must be an int in [{lo}, {hi}]")
+    return kwargs
 
 
 def load_generator(path_or_name, device="cpu"):
     """Load a generator: a name shipped with the course (e.g. ``"fashion_dcgan"``) or a file path.
 
     Returns the model in eval mode on ``device``. Shipped names: see :func:`shipped_generators`.
+    Only the classes in ``GENERATOR_CLASSES`` can be built, with validated settings: a generator
+    file is data and never chooses code to run.
     """
+    if not isinstance(path_or_name, (str, os.PathLike)):
+        raise TypeError(f"load_generator expects a shipped name such as 'fashion_dcgan' or a path to a .pt "
+                        f"file, got a {type(path_or_name).__name__}")
     path = Path(path_or_name)
     if not path.suffix:
         path = PRETRAINED_DIR / f"{path_or_name}.pt"
@@ -86,45 +199,27 @@ def load_generator(path_or_name, device="cpu"):
             raise CheckpointError(f"no shipped generator named {path_or_name!r}; available: "
                                   f"{shipped_generators()} (or pass a path to a .pt file)")
     payload = load_checkpoint(path)
+    if "arch" not in payload or "state_dict" not in payload:
+        raise CheckpointError(f"{path} is not a generator file written by export_generator (it has "
+                              f"{sorted(payload)}; expected 'arch', 'kwargs', 'state_dict'). A training "
+                              "checkpoint loads with load_checkpoint(path, G=G) into a G you built.")
+    kwargs = _validated_kwargs(path, payload["arch"], payload.get("kwargs", {}))
+    G = _generator_class(payload["arch"])(**kwargs)
     try:
-        module_name, cls_name = payload["arch"].rsplit(".", 1)
-    except (KeyError, AttributeError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a generator file written by export_generator") from exc
-    if not module_name.startswith("course_utils."):
-        raise CheckpointError(f"{path} names architecture {payload['arch']!r}, outside course_utils")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    G = cls(**payload["kwargs"])
-    G.load_state_dict(payload["state_dict"])
-    G.meta = payload.get("meta", {})
+        G.load_state_dict(payload["state_dict"])
+    except (RuntimeError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: the weights do not fit {payload['arch']}({kwargs}): "
+                              f"{_first_line(exc)}") from exc
+    if not isinstance(G, torch.nn.Module) or not isinstance(getattr(G, "latent_dim", None), int):
+        raise CheckpointError(f"{path} did not build a generator with an int latent_dim")
+    meta = payload.get("meta", {})
+    G.meta = meta if isinstance(meta, dict) else {}
     return G.to(device).eval()
 
 
 def shipped_generators() -> list[str]:
     """Names accepted by :func:`load_generator`."""
     return sorted(p.stem for p in PRETRAINED_DIR.glob("*.pt"))
-
-
-@torch.no_grad()
-def sample(G, n: int, seed: int | None = None, batch_size: int = 500) -> torch.Tensor:
-    """``n`` samples from ``G``: a float32 CPU tensor ``(n, C, H, W)`` with values in [-1, 1].
-
-    ``seed`` makes the draw repeatable. G is run in eval mode on its own device, in batches.
-    """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    p = next(G.parameters())
-    gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    was_training = G.training
-    G.eval()
-    try:
-        chunks = []
-        for start in range(0, n, batch_size):
-            b = min(batch_size, n - start)
-            z = torch.randn(b, G.latent_dim, generator=gen).to(p.device)
-            chunks.append(G(z).float().cpu())
-    finally:
-        G.train(was_training)
-    return torch.cat(chunks).clamp_(-1, 1)
 
 
 HISTORY_DIR = PRETRAINED_DIR / "histories"

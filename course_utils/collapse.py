@@ -19,11 +19,11 @@ import itertools
 
 import torch
 
-from .checkpoints import sample
 from .data import FASHION_CLASSES
 from .loop import frozen, make_adam
 from .metrics import fashion_scores
 from .models import Discriminator, init_weights
+from .sampling import sample
 from .training import d_step
 
 

@@ -89,7 +89,7 @@ def swd_floor(images: torch.Tensor, n: int = 2048, seed: int = 0, **kwargs) -> d
 
 def swd_of_generator(G, images: torch.Tensor, n: int = 2048, seed: int = 0, **kwargs) -> dict:
     """SWD between ``n`` samples of ``G`` and ``n`` random real images (lesson 5's eval_fn)."""
-    from .checkpoints import sample
+    from .sampling import sample
 
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
     return sliced_wasserstein(images[order[:n]], sample(G, n, seed=seed), seed=seed, **kwargs)

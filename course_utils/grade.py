@@ -13,7 +13,9 @@ points only if all of them pass. Points, ids and checks come from ``solutions/``
 ``"exercise": {"id", "points", "check"}``), never from the submission.
 
 Writes ``<student>.json`` and ``<student>.txt`` per submission and ``gradebook.csv`` (student =
-file stem) into ``--out``. Exit status 1 when some submission could not be graded at all.
+file stem) into ``--out``; an earlier, different ``gradebook.csv`` there is moved aside to
+``gradebook.<its time>.csv`` first. Exit status 1 when some submission could not be graded at all,
+and before grading anything when no notebook is found or ``--out`` is a file.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
+import io
 import json
 import os
 import re
@@ -32,6 +35,8 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+
+from .grade_files import GRADEBOOK, check_out_folder, replace_gradebook, submissions
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -487,27 +492,17 @@ def _columns(reports: list[dict], lessons: dict) -> list[tuple[str, str, str]]:
     return [(i if ids.count(i) == 1 else f"{name[:2]}:{i}", name, i) for name, i in pairs]
 
 
-def write_gradebook(reports: list[dict], lessons: dict, path: Path) -> None:
+def write_gradebook(reports: list[dict], lessons: dict, path: Path, echo=print) -> None:
+    """Write the gradebook; an earlier, different one at ``path`` is moved aside first (and ``echo`` says so)."""
     cols = _columns(reports, lessons)
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["student", "lesson"] + [c for c, _, _ in cols] + ["total", "max", "runtime_s", "error"])
-        for r in reports:
-            pts = {(r["lesson"], e["id"]): e["points"] for e in r["exercises"]}
-            w.writerow([r["student"], r["lesson"] or ""] + [pts.get((lesson, i), "") for _, lesson, i in cols]
-                       + [r["score"], "" if r["max"] is None else r["max"], r["runtime_s"], r["error"] or ""])
-
-
-def submissions(paths: list[str]) -> list[Path]:
-    out = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(q for q in p.glob("*.ipynb") if q.is_file())
-        elif p.exists():
-            out.append(p)
-        else:
-            raise SystemExit(f"{p}: no such file or folder")
-    return out
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["student", "lesson"] + [c for c, _, _ in cols] + ["total", "max", "runtime_s", "error"])
+    for r in reports:
+        pts = {(r["lesson"], e["id"]): e["points"] for e in r["exercises"]}
+        w.writerow([r["student"], r["lesson"] or ""] + [pts.get((lesson, i), "") for _, lesson, i in cols]
+                   + [r["score"], "" if r["max"] is None else r["max"], r["runtime_s"], r["error"] or ""])
+    replace_gradebook(path, buf.getvalue(), echo)
 
 
 def grade_all(paths: list[str], out: Path, cell_timeout: float = CELL_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT,
@@ -515,10 +510,10 @@ def grade_all(paths: list[str], out: Path, cell_timeout: float = CELL_TIMEOUT, t
     """Grade every submission, write ``<student>.json``/``.txt`` and ``gradebook.csv`` into ``out``."""
     lessons = load_lessons(solutions)
     wanted = _pick_lesson(lessons, lesson) if lesson else None
-    out = Path(out)
+    todo, out = submissions(paths), check_out_folder(out)  # SystemExit before anything is written
     out.mkdir(parents=True, exist_ok=True)
     reports, names = [], set()
-    for path in submissions(paths):
+    for path in todo:
         student, k = path.stem, 1
         while student in names:
             k += 1
@@ -531,7 +526,7 @@ def grade_all(paths: list[str], out: Path, cell_timeout: float = CELL_TIMEOUT, t
         if echo:
             echo(f"{path}: {report['score']}/{report['max'] if report['max'] is not None else '-'} "
                  f"({report['runtime_s']} s){'  ' + report['error'] if report['error'] else ''}")
-    write_gradebook(reports, lessons, out / "gradebook.csv")
+    write_gradebook(reports, lessons, out / GRADEBOOK, echo or print)
     return reports
 
 
@@ -549,7 +544,7 @@ def main(argv=None) -> int:
                         echo=lambda line: print(line, flush=True))
     if len(reports) == 1:
         print(format_report(reports[0]), end="")
-    print(f"gradebook: {Path(args.out) / 'gradebook.csv'}")
+    print(f"gradebook: {Path(args.out) / GRADEBOOK}")
     return 1 if any(r["lesson"] is None or r["error"] for r in reports) else 0
 
 

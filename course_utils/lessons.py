@@ -6,13 +6,20 @@ a stub that raises ``NotImplementedError``. Markdown between ``<!-- BEGIN SOLUTI
 ``<!-- END SOLUTION -->`` is dropped, and so are cells tagged ``solution-only``. Outputs and
 execution counts are cleared in both.
 
+Each lesson records the sha256 of its generated content (``metadata["course"]["generated_sha256"]``,
+computed with that field left out). A lesson edited since it was generated is not overwritten: the
+generator says so and exits 1, unless ``--force``.
+
     python -m course_utils.lessons           # regenerate notebooks/ (and strip solutions/)
     python -m course_utils.lessons --check   # exit 1 if anything is out of date
+    python -m course_utils.lessons --force   # also overwrite lessons edited by hand
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import hashlib
 import json
 import re
 import sys
@@ -24,8 +31,31 @@ MD_BLOCK = re.compile(r"<!-- BEGIN SOLUTION -->.*?<!-- END SOLUTION -->\n?", re.
 STUB = 'raise NotImplementedError("Exercise: write your code here")'
 
 
+CONFLICT = re.compile(r"^(<{7}|={7}|>{7})(\s|$)", re.M)
+
+
 class MarkerError(ValueError):
     """Unbalanced or nested solution markers."""
+
+
+class SourceError(ValueError):
+    """A solution notebook cannot be read (not JSON, a merge conflict): the message says where and what to do."""
+
+
+def read_solution(path: Path) -> dict:
+    """A solution notebook as a dict; :class:`SourceError` naming the file, the line and the fix otherwise."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        conflict = CONFLICT.search(text)
+        if conflict:
+            line = text.count("\n", 0, conflict.start()) + 1
+            raise SourceError(f"{path}: line {line} has a git merge-conflict marker ({conflict.group(1)}): resolve "
+                              "the conflict first (keep the right side, delete the <<<<<<< / ======= / >>>>>>> "
+                              "lines), then run python -m course_utils.lessons again") from exc
+        raise SourceError(f"{path} is not valid notebook JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}. "
+                          "Fix that line (or restore the file from git) and run again") from exc
 
 
 def _lines(source) -> list[str]:
@@ -76,7 +106,37 @@ def make_lesson(solution: dict, name: str = "") -> dict:
             cell["source"] = MD_BLOCK.sub("", cell["source"])
         cells.append(cell)
     lesson["cells"] = cells
-    return lesson
+    return with_hash(lesson)
+
+
+def _without_hash(nb: dict) -> dict:
+    nb = dict(nb, metadata=copy.deepcopy(nb.get("metadata", {})))
+    course = nb["metadata"].get("course", {})
+    course.pop("generated_sha256", None)
+    if not course:
+        nb["metadata"].pop("course", None)
+    return nb
+
+
+def content_hash(nb: dict) -> str:
+    """sha256 of the notebook as generated, the ``generated_sha256`` field left out."""
+    return hashlib.sha256(dumps(_without_hash(nb)).encode()).hexdigest()
+
+
+def with_hash(nb: dict) -> dict:
+    nb = _without_hash(nb)
+    nb["metadata"].setdefault("course", {})["generated_sha256"] = content_hash(nb)
+    return nb
+
+
+def hand_edited(path: Path) -> str | None:
+    """Why the lesson at ``path`` looks edited since it was generated (None: it is as generated)."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        recorded = nb["metadata"]["course"]["generated_sha256"]
+    except (ValueError, KeyError, TypeError):
+        return "it has no record of being generated (metadata course.generated_sha256)"
+    return None if content_hash(nb) == recorded else "its content changed since it was generated"
 
 
 def strip_outputs(nb: dict) -> dict:
@@ -93,29 +153,57 @@ def plan(root: Path = ROOT) -> dict[Path, str]:
     """Every file this script owns, mapped to the text it should hold."""
     files = {}
     for sol in sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb")):
-        nb = json.loads(sol.read_text())
+        nb = read_solution(sol)
         files[sol] = dumps(strip_outputs(nb))
         files[root / "notebooks" / sol.name] = dumps(make_lesson(nb, sol.name))
     return files
 
 
-def main(argv=None) -> int:
+def _refusal(path: Path, why: str, root: Path) -> str:
+    return (f"not overwritten: {path.relative_to(root)}: {why}. Lessons are generated from solutions/: make "
+            f"the edits in solutions/{path.name} and run python -m course_utils.lessons again "
+            "(--force overwrites the lesson; its edits are lost)")
+
+
+def _check(files: dict[Path, str], root: Path) -> int:
+    stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
+    extra = [p for p in (root / "notebooks").glob("*.ipynb") if not (root / "solutions" / p.name).exists()]
+    for p in stale:
+        edited = hand_edited(p) if p.exists() and p.parent == root / "notebooks" else None
+        print(f"out of date: {p.relative_to(root)} (run: python -m course_utils.lessons)"
+              + (f"; edited by hand: {edited}" if edited else ""))
+    for p in extra:
+        print(f"lesson without a solution: {p.relative_to(root)}")
+    return 1 if stale or extra else 0
+
+
+def _write(files: dict[Path, str], root: Path, force: bool) -> int:
+    refused = 0
+    for p, text in files.items():
+        if p.exists() and p.read_text() == text:
+            continue
+        why = hand_edited(p) if p.exists() and p.parent == root / "notebooks" and not force else None
+        if why:
+            print(_refusal(p, why, root), file=sys.stderr)
+            refused += 1
+            continue
+        p.write_text(text)
+        print(f"wrote {p.relative_to(root)}")
+    return 1 if refused else 0
+
+
+def main(argv=None, root: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="report stale files, write nothing")
+    parser.add_argument("--force", action="store_true", help="also overwrite lessons edited by hand")
     args = parser.parse_args(argv)
-    stale = [p for p, text in plan().items() if not p.exists() or p.read_text() != text]
-    extra = [p for p in (ROOT / "notebooks").glob("*.ipynb") if not (ROOT / "solutions" / p.name).exists()]
-    if args.check:
-        for p in stale:
-            print(f"out of date: {p.relative_to(ROOT)} (run: python -m course_utils.lessons)")
-        for p in extra:
-            print(f"lesson without a solution: {p.relative_to(ROOT)}")
-        return 1 if stale or extra else 0
-    for p, text in plan().items():
-        if not p.exists() or p.read_text() != text:
-            p.write_text(text)
-            print(f"wrote {p.relative_to(ROOT)}")
-    return 0
+    root = Path(root)
+    try:
+        files = plan(root)
+    except (SourceError, MarkerError) as exc:
+        print(f"course_utils.lessons: {exc}", file=sys.stderr)
+        return 1
+    return _check(files, root) if args.check else _write(files, root, args.force)
 
 
 if __name__ == "__main__":

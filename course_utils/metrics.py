@@ -31,8 +31,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .checkpoints import CheckpointError, load_checkpoint, sample
+from .checkpoints import CheckpointError, load_checkpoint
 from .data import FASHION_CLASSES, fashion_mnist_tensors, to_unit_range
+from .sampling import sample
 
 CLASSIFIER_PATH = Path(__file__).resolve().parent / "pretrained" / "classifiers" / "fashion_classifier.pt"
 NUM_CLASSES = len(FASHION_CLASSES)

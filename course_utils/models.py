@@ -19,7 +19,7 @@ class FCGenerator(nn.Module):
 
     def __init__(self, latent_dim: int = 100, hidden: int = 256):
         super().__init__()
-        self.latent_dim = latent_dim
+        self.latent_dim, self.hidden = latent_dim, hidden
         self.net = nn.Sequential(
             nn.Linear(latent_dim, hidden), nn.ReLU(),
             nn.Linear(hidden, 2 * hidden), nn.ReLU(),

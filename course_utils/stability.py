@@ -22,11 +22,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoints import CheckpointError, check_writable, load_checkpoint
 from .diagnostics import grad_norm
 from .env import seed_everything
 from .loop import autocast_context, fit, make_adam, new_history
-from .training import _check_models, record_samples
+from .training import _check_models, check_device, record_samples, save_or_warn
 
 HISTORY_KEYS = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad", "g_grad", "noise_std"]
 
@@ -155,12 +155,14 @@ def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-
     settings. History keys: ``d_loss, g_loss, d_real, d_fake, d_grad, g_grad, noise_std`` per batch
     (``d_grad`` is NaN on batches where D was not updated).
     """
-    device = torch.device(device)
+    device = check_device(device)
     latent_dim = _check_models(G, D, device)
     if d_every < 1 or d_steps < 1:
         raise ValueError(f"d_every and d_steps must be >= 1, got d_every={d_every}, d_steps={d_steps}")
     if checkpoint_every and checkpoint_path is None:
         raise ValueError("checkpoint_every is set but checkpoint_path is None: say where to save")
+    if checkpoint_every:
+        check_writable(str(checkpoint_path).format(epoch=0))  # fail now, not after training
     if not hasattr(loader, "generator"):
         raise TypeError("the loader needs a .generator (TensorLoader, PointLoader) so runs can be resumed")
     stable_g_loss(torch.zeros(1, 1), g_loss)  # validate early
@@ -184,13 +186,13 @@ def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-
             record_samples(G, fixed_z, history, epoch, eval_fn)
         if checkpoint_every and epoch % checkpoint_every == 0:
             path = str(checkpoint_path).format(epoch=epoch)
-            save_checkpoint(path, G=G, D=D, opt_g=opt_g, opt_d=opt_d, history=history,
-                            torch_rng=torch.get_rng_state(), loader_rng=loader.generator.get_state())
+            save_or_warn(path, history, G=G, D=D, opt_g=opt_g, opt_d=opt_d, history=history,
+                         torch_rng=torch.get_rng_state(), loader_rng=loader.generator.get_state())
 
     G.train()
     D.train()
     return fit(step, loader, num_epochs, history, on_epoch_end=on_epoch_end, log_every=log_every,
-               progress=verbose, desc=desc, verbose=verbose)
+               progress=verbose, desc=desc, verbose=verbose, nan_ok=("d_grad",))
 
 
 def _make_step(G, D, opt_g, opt_d, latent_dim, device, history, steps_per_epoch, amp, s):

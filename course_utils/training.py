@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .checkpoints import load_checkpoint, save_checkpoint
+from .checkpoints import CheckpointWriteError, check_writable, load_checkpoint, save_checkpoint
 from .env import seed_everything
-from .loop import autocast_context, fit, frozen, make_adam, new_history
+from .loop import autocast_context, check_step_result, fit, frozen, make_adam, new_history
 from .widgets import LiveDashboard, dashboard_enabled
 
 LOG2 = math.log(2.0)
@@ -59,6 +59,31 @@ def g_step(D, G, opt_g, batch_size: int, latent_dim: int, device, loss_fn=None):
     return loss.detach()
 
 
+def check_device(device) -> torch.device:
+    """``device`` as a ``torch.device``, with a clear error when this machine does not have it."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'mps' (or a torch.device), got {device!r}") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device={str(device)!r} but this machine has no CUDA GPU (torch.cuda.is_available() "
+                           "is False): use device = get_device(), which picks what is there")
+    mps = getattr(torch.backends, "mps", None)
+    if device.type == "mps" and not (mps is not None and mps.is_available()):
+        raise RuntimeError("device='mps' but Apple's MPS is not available here: use device = get_device()")
+    return device
+
+
+def check_images(real, who: str) -> torch.Tensor:
+    """A batch of images must be ``(B, C, H, W)``; otherwise say how to fix the data."""
+    if real.dim() != 4:
+        fix = (" Add the channel dimension: images.unsqueeze(1) (grey images have 1 channel)."
+               if real.dim() == 3 else "")
+        raise ValueError(f"{who} expects batches of images shaped (B, C, H, W); the loader gave shape "
+                         f"{tuple(real.shape)}.{fix}")
+    return real
+
+
 def _check_models(G, D, device) -> int:
     latent_dim = getattr(G, "latent_dim", None)
     if not isinstance(latent_dim, int):
@@ -91,6 +116,8 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device,
     """
     G, D = generator, discriminator
     device, latent_dim, fixed_z = prepare_models(G, D, device, seed, channels_last, n_samples)
+    if checkpoint_path is not None:
+        check_writable(checkpoint_path)  # fail now, not after an hour of training
     opt_g = make_adam(G.parameters(), learning_rate, (beta1, 0.999), device)
     opt_d = make_adam(D.parameters(), learning_rate, (beta1, 0.999), device)
     if resume_from is not None:
@@ -103,11 +130,13 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device,
     autocast = autocast_context(device, amp)
 
     def step(real):
-        real = real.to(device, non_blocking=True)
+        real = check_images(real, "train_gan").to(device, non_blocking=True)
         with autocast, frozen(G):  # G's weight gradients are not needed in D's step ...
-            d_loss, d_real, d_fake = d_step_fn(D, G, real, opt_d, latent_dim)
+            d_loss, d_real, d_fake = check_step_result(d_step_fn, d_step_fn(D, G, real, opt_d, latent_dim),
+                                                       ("d_loss", "D(x) mean", "D(G(z)) mean"))
         with autocast, frozen(D):  # ... nor D's in G's step: autograd skips them
-            g_loss = g_step_fn(D, G, opt_g, real.size(0), latent_dim, device)
+            g_loss = check_step_result(g_step_fn, g_step_fn(D, G, opt_g, real.size(0), latent_dim, device),
+                                       ("g_loss",))
         return {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
 
     def on_epoch_end(epoch):
@@ -127,7 +156,7 @@ def prepare_models(G, D, device, seed, channels_last, n_samples: int):
 
     Returns ``(device, latent_dim, fixed_z)`` with ``fixed_z`` of shape ``(n_samples, latent_dim)``.
     """
-    device = torch.device(device)
+    device = check_device(device)
     latent_dim = _check_models(G, D, device)
     if seed is not None:
         seed_everything(seed)
@@ -153,11 +182,31 @@ def fit_with_dashboard(step, loader, num_epochs, history, G, D, fixed_z, *, dash
 
 
 def checkpoint_epoch(G, D, opt_g, opt_d, fixed_z, history: dict, epoch: int, eval_fn=None,
-                     checkpoint_path=None) -> None:
-    """What the trainers do at a checkpoint epoch: samples (and metrics), then the checkpoint file."""
+                     checkpoint_path=None, **extra) -> None:
+    """What the trainers do at a checkpoint epoch: samples (and metrics), then the checkpoint file.
+
+    A failing ``eval_fn`` or checkpoint write does not end the run: it is reported (printed and kept
+    in ``history["warnings"]``) and training goes on, so the history is never lost.
+    """
     record_samples(G, fixed_z, history, epoch, eval_fn)
     if checkpoint_path is not None:
-        save_checkpoint(checkpoint_path, G=G, D=D, opt_g=opt_g, opt_d=opt_d, history=history)
+        save_or_warn(checkpoint_path, history, G=G, D=D, opt_g=opt_g, opt_d=opt_d, history=history, **extra)
+
+
+def warn_in_history(history: dict, message: str) -> None:
+    """Print ``message`` and keep it in ``history["warnings"]``."""
+    history.setdefault("warnings", []).append(message)
+    print(f"WARNING: {message}", flush=True)
+
+
+def save_or_warn(path, history: dict, /, **objects) -> bool:
+    """``save_checkpoint``; on a failed write, warn (naming the cause) and return False instead of raising."""
+    try:
+        save_checkpoint(path, **objects)
+        return True
+    except CheckpointWriteError as exc:
+        warn_in_history(history, f"epoch {history['epochs']}: {exc} Training goes on; the history is kept.")
+        return False
 
 
 @torch.no_grad()
@@ -165,11 +214,22 @@ def record_samples(G, fixed_z, history: dict, epoch: int, eval_fn=None) -> None:
     """Store ``G(fixed_z)`` (on CPU, float) and, if given, ``eval_fn(G)`` in the history."""
     was_training = G.training
     G.eval()
-    images = G(fixed_z).float().cpu().contiguous()
-    history["samples"].append({"epoch": epoch, "images": images})
-    if eval_fn is not None:
-        history["metrics"].append({"epoch": epoch, **eval_fn(G)})
-    G.train(was_training)
+    try:
+        images = G(fixed_z).float().cpu().contiguous()
+        history["samples"].append({"epoch": epoch, "images": images})
+        if eval_fn is not None:
+            try:
+                scores = eval_fn(G)
+                if not isinstance(scores, dict):
+                    raise TypeError(f"it must return a dict of scores, e.g. {{'fid': 31.2}}, not "
+                                    f"{type(scores).__name__}")
+                history["metrics"].append({"epoch": epoch, **scores})
+            except Exception as exc:  # noqa: BLE001 - a metric must not end the run
+                name = getattr(eval_fn, "__name__", "eval_fn")
+                warn_in_history(history, f"epoch {epoch}: eval_fn {name} failed ({type(exc).__name__}: {exc}); "
+                                "no metrics for this checkpoint, training goes on")
+    finally:
+        G.train(was_training)
 
 
 def _mean_last(history: dict, key: str) -> float:

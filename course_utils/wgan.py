@@ -17,10 +17,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .checkpoints import load_checkpoint
-from .loop import autocast_context, make_adam, new_history
+from .checkpoints import check_writable, load_checkpoint
+from .loop import autocast_context, check_step_result, make_adam, new_history
 from .models import init_weights
-from .training import _in_notebook, _mean_last, checkpoint_epoch, fit_with_dashboard, g_step, prepare_models
+from .training import (
+    _in_notebook,
+    _mean_last,
+    check_images,
+    checkpoint_epoch,
+    fit_with_dashboard,
+    g_step,
+    prepare_models,
+)
 
 NORMS = ("layer", "instance", "none")
 
@@ -198,6 +206,8 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, lr: float = 1e-4, betas
     ``dashboard``: live plots in Jupyter, as in ``train_gan``.
     """
     device, latent_dim, fixed_z = prepare_models(G, D, device, seed, channels_last, n_samples)
+    if checkpoint_path is not None:
+        check_writable(checkpoint_path)  # fail now, not after training
     betas = tuple(float(b) for b in betas)  # Adam rejects a mix such as (0, 0.9)
     opt_g = make_adam(G.parameters(), lr, betas, device)
     opt_d = make_adam(D.parameters(), lr, betas, device)
@@ -211,9 +221,10 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, lr: float = 1e-4, betas
     autocast = autocast_context(device, amp)
 
     def step(real):
-        real = real.to(device, non_blocking=True)
+        real = check_images(real, "train_wgan_gp").to(device, non_blocking=True)
         with autocast:
-            return step_fn(D, G, real, opt_d, opt_g, n_critic, lambda_gp, latent_dim)
+            return check_step_result(step_fn, step_fn(D, G, real, opt_d, opt_g, n_critic, lambda_gp, latent_dim),
+                                     set(HISTORY_KEYS))
 
     def on_epoch_end(epoch):
         if checkpoint_interval and epoch % checkpoint_interval == 0:
