@@ -2,6 +2,37 @@
 
 Each public function says in its docstring which lesson built it. Lessons import from here what
 earlier lessons wrote, so lesson N+1 starts from a known-good version.
+
+Module -> lesson (the same table is in CONTRIBUTING.md)
+
+==================  =====  =====================================================================
+module              lesson what it holds
+==================  =====  =====================================================================
+env                 1      device, seeding, quick mode, ``cpu_name``
+models              1, 2   the reference G (``FCGenerator``, ``Generator``) and D (``Discriminator``)
+data, archives      1      Fashion-MNIST under the data policy; checksums of the archives
+training            2, 3   BCE losses, ``d_step``, ``g_step``, ``train_gan``
+analysis            3      loss statistics, convergence checklist, equilibrium verdict
+metrics             3, 4   the course classifier, FID/KID, class histograms and coverage
+sampling            3      ``sample(G, n)``
+checks              1-3    self-checks of lessons 1-3
+stability           4      ``train_stable_gan`` and the fixes (smoothing, instance noise, ...)
+diagnostics         4      gradient norms, diversity, the health report
+toy, playground     4      the ring of 8 Gaussians; the stability playground widget
+collapse            4      mode collapse read off the Fashion-MNIST class histogram
+stability_checks    4      self-checks of lesson 4
+wgan, wgan_checks   5      critic, gradient penalty, ``train_wgan_gp``; lesson 5's self-checks
+flowers, ..._metric 5      Oxford 102 Flowers under the data policy; the SWD metric
+------------------  -----  ---------------------------------------------------------------------
+trainer_kit         3-5    shared by every trainer: set-up, resume rule, fit with dashboard, checkpoints
+loop                3-5    the training loop: progress, statistics, interrupts, NaN stop
+checking            1-5    the checking toolkit: ``CheckReport``, calling student code, variants
+checkpoints         3-5    checkpoints (atomic, ``weights_only``), generator files, histories
+plotting, widgets   1-5    pictures, the latent explorer and the live dashboard
+lessons, run        -      generate lessons from solutions; run a notebook headless
+grade, grade_*,     -      the instructor's grading command and its hidden checks
+grading_hidden
+==================  =====  =====================================================================
 """
 
 from .analysis import (assess_equilibrium, convergence_analysis, convergence_checklist, loss_statistics,
@@ -13,6 +44,7 @@ from .data import (FASHION_CLASSES, DataNotFoundError, TensorLoader, fashion_mni
 from .env import get_device, is_quick, quick, quick_banner, seed_everything
 from .models import Discriminator, FCGenerator, Generator, count_parameters, init_weights, sample_latent
 from .sampling import sample
+from .loop import last_history
 from .plotting import plot_checkpoints, plot_losses, plot_metric, show_grid
 from .training import LOG2, d_step, discriminator_loss, g_step, generator_loss, train_gan
 

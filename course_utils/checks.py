@@ -1,79 +1,32 @@
-"""Self-checks for the exercises of lessons 1-3. Each returns a :class:`CheckReport`.
+"""Self-checks for the exercises of lessons 1-3. Each returns a :class:`~course_utils.checking.CheckReport`.
 
 A report lists every check with a tick or a cross and, for a cross, what is wrong and how to fix
 it. In a notebook, put the call last in a cell to see it; in code, use ``report.passed``.
-The grader and the tests call the same functions.
+The grader and the tests call the same functions. The toolkit they are built with lives in
+:mod:`course_utils.checking`; ``CheckReport``, ``expect_scalar`` and ``uses_layer`` are also importable
+from here.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
-import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from .checking import CheckReport, bce, call_student, expect_scalar, match_variant, probe_models, uses_layer
 
-class CheckReport:
-    """What matched and what did not, one line per check."""
-
-    def __init__(self, title: str):
-        self.title, self.items = title, []
-
-    def ok(self, message: str) -> None:
-        self.items.append((True, message))
-
-    def fail(self, message: str) -> None:
-        self.items.append((False, message))
-
-    def expect(self, condition: bool, ok_message: str, fail_message: str) -> bool:
-        (self.ok if condition else self.fail)(ok_message if condition else fail_message)
-        return bool(condition)
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.items) and all(ok for ok, _ in self.items)
-
-    @property
-    def failures(self) -> list[str]:
-        return [m for ok, m in self.items if not ok]
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def __repr__(self) -> str:
-        n_ok = sum(ok for ok, _ in self.items)
-        head = f"{self.title}: {'all ' if self.passed else ''}{n_ok}/{len(self.items)} checks passed"
-        return "\n".join([head] + [f"  {'✓' if ok else '✗'} {m}" for ok, m in self.items])
-
-    __str__ = __repr__
-
-
-def _run(report: CheckReport, what: str, fn, *args):
-    """Call a student's function; turn an exception into a failed check with its message."""
-    try:
-        return True, fn(*args)
-    except NotImplementedError:
-        report.fail(f"{what} is not implemented yet (it raises NotImplementedError)")
-    except Exception as exc:  # noqa: BLE001 - any student error becomes a message
-        report.fail(f"{what} raised {type(exc).__name__}: {exc}")
-    return False, None
-
-
-def expect_scalar(r: CheckReport, value, hint: str = "average over the batch") -> bool:
-    """A loss must be a 0-dim tensor; record the check and return whether it held."""
-    return r.expect(isinstance(value, torch.Tensor) and value.dim() == 0, "returns a scalar tensor",
-                    f"expected a 0-dim tensor, got {getattr(value, 'shape', type(value).__name__)}: {hint}")
+__all__ = ["CheckReport", "expect_scalar", "uses_layer", "check_sample_latent", "check_generator",
+           "check_parameter_count", "check_discriminator", "check_discriminator_loss", "check_generator_loss",
+           "check_d_step", "check_g_step"]
 
 
 # ----------------------------------------------------------------------------- lesson 1
 
 def check_sample_latent(fn, latent_dim: int = 100) -> CheckReport:
-    """``fn(n, latent_dim)`` must return standard normal noise of shape ``(n, latent_dim)``."""
+    """``fn(n, latent_dim)`` must return standard normal noise of shape ``(n, latent_dim)`` (lesson 1)."""
     r = CheckReport("sample_latent")
-    ok, z = _run(r, "sample_latent(4096, latent_dim)", fn, 4096, latent_dim)
+    ok, z = call_student(r, "sample_latent(4096, latent_dim)", fn, 4096, latent_dim)
     if not ok:
         return r
     if not r.expect(isinstance(z, torch.Tensor), "returns a tensor",
@@ -91,25 +44,15 @@ def check_sample_latent(fn, latent_dim: int = 100) -> CheckReport:
     else:
         r.expect(abs(mean) < 0.02 and abs(std - 1) < 0.02, f"mean {mean:.3f}, std {std:.3f}: N(0, 1)",
                  f"mean {mean:.3f}, std {std:.3f}: expected mean 0 and std 1 (torch.randn)")
-    ok, z2 = _run(r, "a second call", fn, 4096, latent_dim)
+    ok, z2 = call_student(r, "a second call", fn, 4096, latent_dim)
     if ok:
         r.expect(not torch.equal(z, z2.float()), "fresh noise on every call",
                  "two calls returned the same noise: do not reseed inside the function")
     return r
 
 
-def uses_layer(model: nn.Module, layer: type, name: str) -> bool:
-    """True if ``model`` contains a ``layer`` module or calls ``name`` (e.g. "tanh") in ``forward``."""
-    if any(isinstance(m, layer) for m in model.modules()):
-        return True
-    try:
-        return name in inspect.getsource(type(model).forward)
-    except (OSError, TypeError):
-        return False
-
-
 def check_generator(G: nn.Module, latent_dim: int = 100, image_shape=(1, 28, 28)) -> CheckReport:
-    """A generator maps ``(B, latent_dim)`` to ``(B, *image_shape)`` in [-1, 1], ending in tanh."""
+    """A generator maps ``(B, latent_dim)`` to ``(B, *image_shape)`` in [-1, 1], ending in tanh (lesson 1)."""
     r = CheckReport(f"generator {type(G).__name__}")
     if not r.expect(isinstance(G, nn.Module), "is an nn.Module", f"expected an nn.Module, got {type(G).__name__}"):
         return r
@@ -121,14 +64,14 @@ def check_generator(G: nn.Module, latent_dim: int = 100, image_shape=(1, 28, 28)
     try:
         device = next(G.parameters()).device
         z = torch.randn(16, latent_dim, generator=torch.Generator().manual_seed(0)).to(device)
-        ok, x = _run(r, f"G(z) with z of shape (16, {latent_dim})", G, z)
+        ok, x = call_student(r, f"G(z) with z of shape (16, {latent_dim})", G, z)
         if not ok:
             return r
         if not r.expect(tuple(x.shape) == (16, *image_shape), f"output shape {tuple(x.shape)}",
                         f"expected output shape (16, {', '.join(map(str, image_shape))}), got "
                         f"{tuple(x.shape)}" + (": reshape with .view(-1, 1, 28, 28)" if x.dim() == 2 else "")):
             return r
-        ok, big = _run(r, "G(10 * z)", G, 10 * z)
+        ok, big = call_student(r, "G(10 * z)", G, 10 * z)
         lo, hi = min(x.min().item(), big.min().item()), max(x.max().item(), big.max().item())
         if hi > 1.0 + 1e-5 or lo < -1.0 - 1e-5:
             r.fail(f"outputs reach [{lo:.2f}, {hi:.2f}], outside [-1, 1]: end the generator with nn.Tanh()")
@@ -146,9 +89,9 @@ def check_generator(G: nn.Module, latent_dim: int = 100, image_shape=(1, 28, 28)
 
 
 def check_parameter_count(fn, model: nn.Module) -> CheckReport:
-    """``fn(model)`` must count the trainable parameters."""
+    """``fn(model)`` must count the trainable parameters (lesson 1)."""
     r = CheckReport("count_parameters")
-    ok, n = _run(r, "count_parameters(model)", fn, model)
+    ok, n = call_student(r, "count_parameters(model)", fn, model)
     if ok:
         want = sum(p.numel() for p in model.parameters() if p.requires_grad)
         r.expect(n == want, f"{n:,} parameters", f"got {n!r}, expected {want:,}: sum p.numel() over "
@@ -159,7 +102,7 @@ def check_parameter_count(fn, model: nn.Module) -> CheckReport:
 # ----------------------------------------------------------------------------- lesson 2
 
 def check_discriminator(D: nn.Module, image_shape=(1, 28, 28)) -> CheckReport:
-    """A discriminator maps ``(B, *image_shape)`` to one **logit** per image, ``(B, 1)``."""
+    """A discriminator maps ``(B, *image_shape)`` to one **logit** per image, ``(B, 1)`` (lesson 2)."""
     r = CheckReport(f"discriminator {type(D).__name__}")
     was_training = D.training
     D.train()
@@ -167,7 +110,7 @@ def check_discriminator(D: nn.Module, image_shape=(1, 28, 28)) -> CheckReport:
         device = next(D.parameters()).device
         x = torch.rand(16, *image_shape, generator=torch.Generator().manual_seed(0)).mul(2).sub(1).to(device)
         x.requires_grad_(True)
-        ok, out = _run(r, "D(x) with x of shape (16, 1, 28, 28)", D, x)
+        ok, out = call_student(r, "D(x) with x of shape (16, 1, 28, 28)", D, x)
         if not ok:
             return r
         if not r.expect(tuple(out.shape) in ((16, 1), (16,)), f"output shape {tuple(out.shape)}: one per image",
@@ -175,7 +118,7 @@ def check_discriminator(D: nn.Module, image_shape=(1, 28, 28)) -> CheckReport:
             return r
         ends_sigmoid = isinstance(list(D.modules())[-1], nn.Sigmoid)
         inside = bool(((out > 0) & (out < 1)).all())
-        ok, big = _run(r, "D(5 * x)", D, 5 * x.detach())
+        ok, big = call_student(r, "D(5 * x)", D, 5 * x.detach())
         inside = inside and ok and bool(((big > 0) & (big < 1)).all())
         r.expect(not (ends_sigmoid or inside), "returns logits (any real number)",
                  "outputs look like probabilities (all in (0, 1)): remove the final sigmoid; "
@@ -191,116 +134,77 @@ def check_discriminator(D: nn.Module, image_shape=(1, 28, 28)) -> CheckReport:
     return r
 
 
-def _bce(logits, target):
-    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(target)))
-
-
 def check_discriminator_loss(fn) -> CheckReport:
-    """``fn(real_logits, fake_logits)`` must be the averaged BCE with real -> 1 and fake -> 0."""
+    """``fn(real_logits, fake_logits)`` must be the averaged BCE with real -> 1 and fake -> 0 (lesson 2)."""
     r = CheckReport("discriminator_loss")
     g = torch.Generator().manual_seed(0)
     real, fake = torch.randn(32, 1, generator=g) + 1, torch.randn(32, 1, generator=g) - 1
-    ok, zero = _run(r, "discriminator_loss(zeros, zeros)", fn, torch.zeros(8, 1), torch.zeros(8, 1))
+    ok, zero = call_student(r, "discriminator_loss(zeros, zeros)", fn, torch.zeros(8, 1), torch.zeros(8, 1))
     if not ok:
         return r
     if not expect_scalar(r, zero):
         return r
-    ok, got = _run(r, "discriminator_loss(real_logits, fake_logits)", fn, real, fake)
+    ok, got = call_student(r, "discriminator_loss(real_logits, fake_logits)", fn, real, fake)
     if not ok:
         return r
     got = float(got.detach()) if torch.is_tensor(got) else float(got)
     variants = {
-        "correct": (_bce(real, 1) + _bce(fake, 0)) / 2,
+        "correct": (bce(real, 1) + bce(fake, 0)) / 2,
         "you summed the two terms; the course averages them: (real_loss + fake_loss) / 2":
-            _bce(real, 1) + _bce(fake, 0),
+            bce(real, 1) + bce(fake, 0),
         "fakes are labelled as real (target 1): fake images get target 0 in the D step":
-            (_bce(real, 1) + _bce(fake, 1)) / 2,
+            (bce(real, 1) + bce(fake, 1)) / 2,
         "the labels are swapped: real images get target 1, fakes target 0":
-            (_bce(real, 0) + _bce(fake, 1)) / 2,
-        "real images are labelled 0: they get target 1": (_bce(real, 0) + _bce(fake, 0)) / 2,
+            (bce(real, 0) + bce(fake, 1)) / 2,
+        "real images are labelled 0: they get target 1": (bce(real, 0) + bce(fake, 0)) / 2,
         "the inputs were passed through a sigmoid first: pass the raw logits to BCE-with-logits":
-            (_bce(torch.sigmoid(real), 1) + _bce(torch.sigmoid(fake), 0)) / 2,
+            (bce(torch.sigmoid(real), 1) + bce(torch.sigmoid(fake), 0)) / 2,
     }
-    _match(r, got, variants, f"chance level: loss(0, 0) = {float(zero):.4f} = log 2")
+    match_variant(r, got, variants, f"chance level: loss(0, 0) = {float(zero):.4f} = log 2")
     return r
-
-
-def _match(r: CheckReport, got: float, variants: dict, ok_extra: str = "") -> None:
-    want = float(variants["correct"].detach())
-    if math.isfinite(got) and abs(got - want) < 1e-4:
-        r.ok(f"value {got:.4f} matches the reference" + (f"; {ok_extra}" if ok_extra else ""))
-        return
-    for message, value in variants.items():
-        if message != "correct" and abs(got - float(value.detach())) < 1e-4:
-            r.fail(f"value {got:.4f} instead of {want:.4f}: {message}")
-            return
-    r.fail(f"value {got:.4f} instead of {want:.4f}")
 
 
 # ----------------------------------------------------------------------------- lesson 3
 
 def check_generator_loss(fn) -> CheckReport:
-    """``fn(fake_logits)`` must be the non-saturating loss BCE(D(G(z)), 1)."""
+    """``fn(fake_logits)`` must be the non-saturating loss BCE(D(G(z)), 1) (lesson 3)."""
     r = CheckReport("generator_loss")
     fake = torch.randn(32, 1, generator=torch.Generator().manual_seed(1)) - 1
-    ok, got = _run(r, "generator_loss(fake_logits)", fn, fake)
+    ok, got = call_student(r, "generator_loss(fake_logits)", fn, fake)
     if not ok:
         return r
     if not expect_scalar(r, got):
         return r
-    _match(r, float(got.detach()), {
-        "correct": _bce(fake, 1),
-        "fakes are labelled 0 in the G step: G wants D to say 'real', so the target is 1": _bce(fake, 0),
+    match_variant(r, float(got.detach()), {
+        "correct": bce(fake, 1),
+        "fakes are labelled 0 in the G step: G wants D to say 'real', so the target is 1": bce(fake, 0),
         "this is the saturating loss log(1 - D(G(z))): its gradient vanishes when D rejects fakes; "
-        "use BCE(D(G(z)), 1)": -_bce(fake, 0),
-        "the input went through a sigmoid first: pass the raw logits": _bce(torch.sigmoid(fake), 1),
+        "use BCE(D(G(z)), 1)": -bce(fake, 0),
+        "the input went through a sigmoid first: pass the raw logits": bce(torch.sigmoid(fake), 1),
     })
     return r
 
 
-class _ProbeG(nn.Module):
-    """A tiny generator whose images do not depend on z, so losses are known whatever noise is drawn."""
-
-    latent_dim = 4
-
-    def __init__(self):
-        super().__init__()
-        self.pixels = nn.Parameter(torch.linspace(-1.0, 1.0, 28 * 28).view(1, 1, 28, 28))
-
-    def forward(self, z):
-        return torch.tanh(self.pixels).expand(z.size(0), 1, 28, 28) + 0.0 * z.sum(1).view(-1, 1, 1, 1)
-
-
-def _probe_models():
-    torch.manual_seed(0)
-    D = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 1))
-    with torch.no_grad():
-        D[1].weight.copy_(torch.linspace(-0.004, 0.006, 28 * 28).view(1, -1))
-        D[1].bias.fill_(0.3)
-    real = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(2)).mul(2).sub(1)
-    return _ProbeG(), D, real
-
-
 def check_d_step(fn) -> CheckReport:
-    """``fn(D, G, real, opt_d, latent_dim)``: one D update with detached fakes, real -> 1, fake -> 0."""
+    """``fn(D, G, real, opt_d, latent_dim)``: one D update with detached fakes, real -> 1, fake -> 0 (lesson 3)."""
     r = CheckReport("d_step")
-    G, D, real = _probe_models()
+    G, D, real = probe_models()
     D0 = copy.deepcopy(D)
     real_logits, fake_logits = D0(real), D0(G(torch.zeros(8, 4)).detach())
     opt_d = torch.optim.SGD(D.parameters(), lr=0.1)
-    ok, out = _run(r, "d_step(D, G, real, opt_d, latent_dim)", fn, D, G, real, opt_d, G.latent_dim)
+    ok, out = call_student(r, "d_step(D, G, real, opt_d, latent_dim)", fn, D, G, real, opt_d, G.latent_dim)
     if not ok:
         return r
     if not r.expect(isinstance(out, tuple) and len(out) == 3, "returns (d_loss, D(x) mean, D(G(z)) mean)",
                     f"expected a tuple of 3 values, got {type(out).__name__}"):
         return r
     loss, d_real, d_fake = (float(v.detach()) if torch.is_tensor(v) else float(v) for v in out)
-    _match(r, loss, {
-        "correct": (_bce(real_logits, 1) + _bce(fake_logits, 0)) / 2,
+    match_variant(r, loss, {
+        "correct": (bce(real_logits, 1) + bce(fake_logits, 0)) / 2,
         "fakes are labelled as real (target 1) in the D step; they get target 0":
-            (_bce(real_logits, 1) + _bce(fake_logits, 1)) / 2,
-        "labels are swapped: real -> 1, fake -> 0": (_bce(real_logits, 0) + _bce(fake_logits, 1)) / 2,
-        "the two BCE terms are summed; average them": _bce(real_logits, 1) + _bce(fake_logits, 0),
+            (bce(real_logits, 1) + bce(fake_logits, 1)) / 2,
+        "labels are swapped: real -> 1, fake -> 0": (bce(real_logits, 0) + bce(fake_logits, 1)) / 2,
+        "the two BCE terms are summed; average them": bce(real_logits, 1) + bce(fake_logits, 0),
     })
     r.expect(abs(d_real - torch.sigmoid(real_logits).mean().item()) < 1e-4 and
              abs(d_fake - torch.sigmoid(fake_logits).mean().item()) < 1e-4,
@@ -317,20 +221,20 @@ def check_d_step(fn) -> CheckReport:
 
 
 def check_g_step(fn) -> CheckReport:
-    """``fn(D, G, opt_g, batch_size, latent_dim, device)``: one G update with target 'real'."""
+    """``fn(D, G, opt_g, batch_size, latent_dim, device)``: one G update with target 'real' (lesson 3)."""
     r = CheckReport("g_step")
-    G, D, _ = _probe_models()
+    G, D, _ = probe_models()
     G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
     fake_logits = D0(G0(torch.zeros(8, 4)))
     opt_g = torch.optim.SGD(G.parameters(), lr=0.1)
-    ok, loss = _run(r, "g_step(D, G, opt_g, batch_size, latent_dim, device)", fn, D, G, opt_g, 8,
-                    G.latent_dim, torch.device("cpu"))
+    ok, loss = call_student(r, "g_step(D, G, opt_g, batch_size, latent_dim, device)", fn,
+                              D, G, opt_g, 8, G.latent_dim, torch.device("cpu"))
     if not ok:
         return r
-    _match(r, float(loss.detach()) if torch.is_tensor(loss) else float(loss), {
-        "correct": _bce(fake_logits, 1),
-        "fakes are labelled 0 in the G step: G's target is 1 ('real')": _bce(fake_logits, 0),
-        "this is the saturating loss log(1 - D(G(z))); use BCE(D(G(z)), 1)": -_bce(fake_logits, 0),
+    match_variant(r, float(loss.detach()) if torch.is_tensor(loss) else float(loss), {
+        "correct": bce(fake_logits, 1),
+        "fakes are labelled 0 in the G step: G's target is 1 ('real')": bce(fake_logits, 0),
+        "this is the saturating loss log(1 - D(G(z))); use BCE(D(G(z)), 1)": -bce(fake_logits, 0),
     })
     r.expect(not torch.equal(G.pixels, G0.pixels), "G's weights were updated",
              "G's weights did not change: call loss.backward() and opt_g.step()")

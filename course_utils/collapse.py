@@ -24,7 +24,7 @@ from .loop import frozen, make_adam
 from .metrics import fashion_scores
 from .models import Discriminator, init_weights
 from .sampling import sample
-from .training import d_step
+from .training import d_step, g_step
 
 
 def warm_up_discriminator(G, loader, steps: int, seed: int = 0, lr: float = 2e-4) -> torch.nn.Module:
@@ -60,20 +60,15 @@ def chase(G, D, loader, steps: int, d_learns: bool, eval_every: int = 100, n: in
             with frozen(G):
                 d_step(D, G, real, opt_d, G.latent_dim)
         with frozen(D):
-            g_loss = _g_step_logit(D, G, opt_g, real.size(0))
+            g_loss = g_step(D, G, opt_g, real.size(0), G.latent_dim, real.device, loss_fn=raise_fake_logits)
         if step % eval_every == 0 or step == steps:
-            rows.append(_row(G, step, g_loss, n))
+            rows.append(_row(G, step, g_loss.item(), n))
     return rows
 
 
-def _g_step_logit(D, G, opt_g, batch_size: int) -> float:
-    """One G step on ``-D(G(z)).mean()``: push D's logit for the fakes up, without a ceiling."""
-    z = torch.randn(batch_size, G.latent_dim, device=next(G.parameters()).device)  # (B, latent_dim)
-    loss = -D(G(z)).mean()
-    opt_g.zero_grad(set_to_none=True)
-    loss.backward()
-    opt_g.step()
-    return loss.item()
+def raise_fake_logits(fake_logits: torch.Tensor) -> torch.Tensor:
+    """G's loss in this experiment: ``-D(G(z)).mean()``, push D's logit for the fakes up, without a ceiling."""
+    return -fake_logits.mean()
 
 
 def _row(G, step: int, g_loss: float, n: int) -> dict:

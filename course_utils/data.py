@@ -27,10 +27,11 @@ from pathlib import Path
 import torch
 
 from .archives import archive_problem, copy_atomic, extracted_problem, same_content
+from .env import REPO_ROOT
 
 DATA_ENV = "COURSE_DATA_DIR"
 HOME_ENV = "COURSE_DATA_HOME"
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = REPO_ROOT / "data"
 FASHION_MIRROR = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -88,7 +89,7 @@ def data_root() -> Path:
     return writable_folder(data_home())
 
 
-def _prefetched_dir() -> Path | None:
+def prefetched_dir() -> Path | None:
     value = os.environ.get(DATA_ENV)
     if not value:
         return None
@@ -102,7 +103,7 @@ def _prefetched_dir() -> Path | None:
                             "or unset it to download.")
 
 
-def _missing_message(name: str, folder: str, files: list[str], cause: Exception | None) -> str:
+def missing_message(name: str, folder: str, files: list[str], cause: Exception | None) -> str:
     listing = "\n".join(f"    {folder}/{f}" for f in files)
     return (f"{name} is not available and could not be downloaded"
             f"{f' ({type(cause).__name__}: {cause})' if cause else ''}.\n"
@@ -133,13 +134,13 @@ def _stage_fashion_archives(root: Path) -> None:
     differs from its source (checksum) is replaced, and the file torchvision extracted from it is
     deleted: torchvision extracts only when an extracted file is missing.
     """
-    src_dir = _prefetched_dir()
+    src_dir = prefetched_dir()
     if src_dir is None:
         return
     raw_src = src_dir / "FashionMNIST" / "raw"
     missing = [f for f in FASHION_FILES if not (raw_src / f).is_file()]
     if missing:
-        raise DataNotFoundError(_missing_message("Fashion-MNIST", f"{src_dir}/FashionMNIST/raw",
+        raise DataNotFoundError(missing_message("Fashion-MNIST", f"{src_dir}/FashionMNIST/raw",
                                                  missing, None))
     _check_sources(raw_src)
     raw_dst = root / "FashionMNIST" / "raw"
@@ -186,7 +187,7 @@ def fashion_mnist_dataset(train: bool = True, transform=None, root: Path | None 
                 f"in {root}", problems,
                 f"Delete them (rm {names}) and run again: they are then extracted, copied from {DATA_ENV} "
                 "or downloaded (internet needed) again.")) from exc
-        raise DataNotFoundError(_missing_message("Fashion-MNIST", "DIR/FashionMNIST/raw",
+        raise DataNotFoundError(missing_message("Fashion-MNIST", "DIR/FashionMNIST/raw",
                                                  FASHION_FILES, exc)) from exc
 
 

@@ -19,9 +19,15 @@ import numpy as np
 import torch
 
 from .analysis import D_DOMINANT_LOSS, LOG2, smooth
+from .metrics import MIN_FAIR_SHARE as MIN_MODE_SHARE  # one coverage rule (lessons 3, 4)
+from .metrics import (
+    class_histogram,  # noqa: F401 - shared measurement, re-exported for lesson 4
+    histogram_entropy,  # noqa: F401 - shared measurement (lessons 3, 4)
+)
+from .metrics import coverage as modes_covered
+from .toy import assign_modes, mode_counts, plot_ring_samples, ring_diversity, ring_eval_fn  # noqa: F401 - the ring's own
 
 DOMINANT_D_FAKE = 0.15   # mean D(G(z)) below this: D rejects most fakes (analysis.D_DOMINANT_LOSS's D)
-MIN_MODE_SHARE = 0.2     # a mode is covered when it gets >= 20% of its fair share (1 / n_modes)
 MIN_NORM_ENTROPY = 0.85  # normalised entropy of the mode/class histogram below this: collapsed
 MAX_D_SWING = 0.10       # std of the smoothed D loss over the window above this: oscillating
 MAX_COVER_JUMPS = 1.5    # modes covered going up and down by more than this per evaluation, beyond the trend
@@ -35,80 +41,10 @@ def grad_norm(module: torch.nn.Module) -> float:
     return torch.cat(grads).norm().item()
 
 
-def assign_modes(points: torch.Tensor, centers: torch.Tensor, max_dist: float) -> torch.Tensor:
-    """Index of the nearest centre for each point ``(N, 2)``, or -1 when farther than ``max_dist``."""
-    dist = torch.cdist(points.float(), centers.float())  # (N, n_modes)
-    nearest_dist, nearest = dist.min(dim=1)
-    return torch.where(nearest_dist <= max_dist, nearest, torch.full_like(nearest, -1))
-
-
-def mode_counts(points: torch.Tensor, centers: torch.Tensor, max_dist: float) -> torch.Tensor:
-    """How many points fall near each centre: ``(n_modes,)`` counts (points far from all are dropped)."""
-    idx = assign_modes(points, centers, max_dist)
-    return torch.bincount(idx[idx >= 0], minlength=len(centers))
-
-
-def modes_covered(counts, total: int | None = None, min_share: float = MIN_MODE_SHARE) -> int:
-    """Modes that received at least ``min_share`` of a fair share, ``total / n_modes``, of the samples.
-
-    ``total`` is the number of samples drawn (default: the sum of ``counts``); pass it when samples
-    far from every mode were dropped, so that a cloud of bad samples covers nothing.
-    """
-    counts = torch.as_tensor(counts, dtype=torch.float64)
-    total = counts.sum().item() if total is None else total
-    if total == 0:
-        return 0
-    return int((counts >= min_share * total / len(counts)).sum())
-
-
 def count_modes(points: torch.Tensor, centers: torch.Tensor, max_dist: float,
                 min_share: float = MIN_MODE_SHARE) -> int:
     """Modes covered by ``points`` ``(N, 2)``: near-mode counts against a fair share of all N (lesson 4)."""
     return modes_covered(mode_counts(points, centers, max_dist), total=len(points), min_share=min_share)
-
-
-def histogram_entropy(counts) -> dict:
-    """Entropy of a histogram (mode or class counts) in nats, and normalised by log(#bins) to [0, 1]."""
-    p = torch.as_tensor(counts, dtype=torch.float64)
-    if p.dim() != 1 or len(p) < 2:
-        raise ValueError(f"expected a 1-D histogram with >= 2 bins, got shape {tuple(p.shape)}")
-    if p.sum() == 0:
-        return {"entropy": 0.0, "normalized": 0.0}
-    p = p / p.sum()
-    h = max(0.0, -(p[p > 0] * p[p > 0].log()).sum().item())  # max: no "-0.00" for one bin
-    return {"entropy": h, "normalized": h / math.log(len(p))}
-
-
-@torch.no_grad()
-def class_histogram(images: torch.Tensor, classifier, num_classes: int = 10,
-                    batch_size: int = 500) -> torch.Tensor:
-    """How many of ``images`` a classifier puts in each class: ``(num_classes,)`` counts."""
-    preds = []
-    for start in range(0, len(images), batch_size):
-        logits = classifier(images[start:start + batch_size])  # (b, num_classes)
-        preds.append(logits.argmax(dim=1).cpu())
-    return torch.bincount(torch.cat(preds), minlength=num_classes)
-
-
-def ring_diversity(points: torch.Tensor, centers: torch.Tensor, std: float = 0.05) -> dict:
-    """Diversity of 2-D samples on the ring: modes covered, entropy, share of good samples.
-
-    A sample is "good" when it lies within 3 std of a centre.
-    """
-    counts = mode_counts(points, centers, max_dist=3 * std)
-    ent = histogram_entropy(counts)
-    return {"modes": modes_covered(counts, total=len(points)), "entropy": ent["entropy"],
-            "norm_entropy": ent["normalized"], "good": counts.sum().item() / max(1, len(points)),
-            "counts": counts.tolist()}
-
-
-def ring_eval_fn(centers: torch.Tensor, std: float = 0.05, n: int = 2000, seed: int = 99):
-    """An ``eval_fn(G) -> dict`` for the trainers: diversity of ``n`` samples from fixed noise."""
-    def eval_fn(G):
-        p = next(G.parameters())
-        z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(seed)).to(p.device)
-        return ring_diversity(G(z).float().cpu(), centers, std)
-    return eval_fn
 
 
 def recent(history: dict, key: str, window: int | None = None) -> float:
@@ -265,23 +201,5 @@ def plot_traces(runs: dict, keys=("d_real", "d_fake", "g_grad", "modes"), smooth
         if key == "g_grad":
             ax.set_yscale("log")
     axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def plot_ring_samples(runs: dict, centers: torch.Tensor, n: int = 1000):
-    """The last stored fixed-noise samples of each run, over the true mode centres (red)."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(runs), figsize=(2.8 * len(runs), 3), squeeze=False)
-    for ax, (name, h) in zip(axes[0], runs.items()):
-        pts = h["samples"][-1]["images"][:n]
-        ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.4)
-        ax.scatter(centers[:, 0], centers[:, 1], s=30, c="red", marker="x")
-        modes = h["metrics"][-1].get("modes", "?") if h["metrics"] else "?"
-        ax.set(title=f"{name}\n{modes}/8 modes", xlim=(-3, 3), ylim=(-3, 3), aspect="equal")
-        ax.title.set_fontsize(8)
-        ax.set_xticks([])
-        ax.set_yticks([])
     fig.tight_layout()
     return fig

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+"""The repository (or the folder holding the installed ``course_utils``): the one place it is computed."""
+
+RUNS_ENV = "COURSE_RUNS_DIR"
+"""Set ``COURSE_RUNS_DIR`` to move ``runs/`` (trained models, figures); the grader uses a temp dir."""
+
+
+def runs_dir() -> Path:
+    """Where runs go: ``COURSE_RUNS_DIR`` when set, else the repository's ``runs/`` (lesson 1)."""
+    return Path(os.environ.get(RUNS_ENV) or REPO_ROOT / "runs")
+
 
 QUICK_ENV = "COURSE_QUICK"
 """Set ``COURSE_QUICK=1`` to shrink epochs and data (CI, grading, a first look)."""

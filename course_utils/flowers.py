@@ -24,11 +24,11 @@ from .data import (
     FLOWERS_FILES,
     DataNotFoundError,
     TensorLoader,
-    _missing_message,
-    _prefetched_dir,
     check_limit,
     data_home,
     data_root,
+    missing_message,
+    prefetched_dir,
 )
 
 SPLITS = ("train", "val", "test")
@@ -67,7 +67,7 @@ def flowers_datasets(image_size: int = 64, root: Path | None = None) -> list:
 
     transform = transforms.Compose([transforms.Resize(image_size), transforms.CenterCrop(image_size),
                                     transforms.PILToTensor()])
-    src = _prefetched_dir()
+    src = prefetched_dir()
     if src is not None:
         check_images(src / "flowers-102", f"Copy the complete jpg/ folder again (102flowers.tgz holds all "
                                           f"{NUM_IMAGES:,} images), or unset COURSE_DATA_DIR to download the "
@@ -76,7 +76,7 @@ def flowers_datasets(image_size: int = 64, root: Path | None = None) -> list:
             return [datasets.Flowers102(root=str(src), split=s, transform=transform, download=False)
                     for s in SPLITS]
         except RuntimeError as exc:  # "Dataset not found or corrupted"
-            raise DataNotFoundError(_missing_message("Oxford 102 Flowers", f"{src}/flowers-102",
+            raise DataNotFoundError(missing_message("Oxford 102 Flowers", f"{src}/flowers-102",
                                                      FLOWERS_FILES, exc)) from exc
     root = Path(root) if root is not None else data_root()
     check_images(root / "flowers-102", f"Delete the folder {root / 'flowers-102'} and run again to download the "
@@ -85,7 +85,7 @@ def flowers_datasets(image_size: int = 64, root: Path | None = None) -> list:
         return [datasets.Flowers102(root=str(root), split=s, transform=transform, download=True)
                 for s in SPLITS]
     except Exception as exc:  # offline: URLError, RuntimeError("Error downloading ...")
-        raise DataNotFoundError(_missing_message("Oxford 102 Flowers", "DIR/flowers-102",
+        raise DataNotFoundError(missing_message("Oxford 102 Flowers", "DIR/flowers-102",
                                                  FLOWERS_FILES, exc)) from exc
 
 

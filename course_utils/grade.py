@@ -8,22 +8,24 @@ Each submission is copied into its own temporary folder and run there in quick m
 does not stop the run. The grader then runs, in the same kernel, for every exercise of the lesson:
 the lesson's self-check (the ``check`` expression in the solution's cell metadata), the hidden
 checks of :mod:`course_utils.grading_hidden`, and a check that the exercise's functions and classes
-were written in the notebook rather than imported from ``course_utils``. An exercise scores its
-points only if all of them pass. Points, ids and checks come from ``solutions/`` (cell metadata
+were written in the notebook rather than imported from ``course_utils``, with the lesson's other
+exercises replaced by their ``course_utils`` references (so one mistake costs its own points once).
+An exercise scores its points only if all of them pass. Points, ids and checks come from ``solutions/`` (cell metadata
 ``"exercise": {"id", "points", "check"}``), never from the submission.
 
 Writes ``<student>.json`` and ``<student>.txt`` per submission and ``gradebook.csv`` (student =
 file stem) into ``--out``; an earlier, different ``gradebook.csv`` there is moved aside to
 ``gradebook.<its time>.csv`` first. Exit status 1 when some submission could not be graded at all,
 and before grading anything when no notebook is found or ``--out`` is a file.
+
+This module runs the submissions; :mod:`course_utils.grade_lessons` reads lessons and submissions,
+:mod:`course_utils.grade_kernel` is the part that runs inside the kernel, and
+:mod:`course_utils.grade_report` scores and writes the reports and the gradebook.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import csv
-import io
 import json
 import os
 import re
@@ -33,226 +35,29 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
-from .grade_files import GRADEBOOK, check_out_folder, replace_gradebook, submissions
+from .grade_files import GRADEBOOK, check_out_folder, submissions
+from .grade_kernel import kernel_cell, read_result
+from .grade_lessons import (
+    ROOT,
+    SOLUTIONS,
+    GradingError,
+    cell_source,
+    defined_names,
+    identify_lesson,
+    load_lesson,
+    load_lessons,
+    pick_lesson,
+    read_submission,
+)
+from .grade_report import RULE, STATUS, format_report, score_exercise, write_gradebook
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "solutions"
-SOLUTION_MARKER = "### BEGIN SOLUTION"
+__all__ = ["CELL_TIMEOUT", "TOTAL_TIMEOUT", "RULE", "STATUS", "GradingError", "format_report", "grade_all",
+           "grade_notebook", "identify_lesson", "load_lesson", "load_lessons", "main", "read_submission",
+           "score_exercise", "write_gradebook"]
+
 CELL_TIMEOUT, TOTAL_TIMEOUT = 120, 900
-RULE = ("An exercise scores its points only if the lesson's self-check, the grader's hidden checks "
-        "and the 'written in the notebook' check all pass.")
-
-
-class GradingError(Exception):
-    """The submission cannot be graded at all (not a notebook, not a lesson, ...): the message says why."""
-
-
-# ----------------------------------------------------------------------------- lessons
-
-def _source(cell) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
-def _defined_names(source: str) -> list[str]:
-    """Top-level ``def`` and ``class`` names of a cell (regex fallback when it does not parse)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return re.findall(r"^(?:def|class)\s+(\w+)", source, re.M)
-    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
-
-
-def _course_imports(cells) -> dict[str, str]:
-    """Names the notebook imports from ``course_utils`` modules: {name: module}."""
-    out = {}
-    for cell in cells:
-        if cell.get("cell_type") != "code":
-            continue
-        try:
-            tree = ast.parse(_source(cell))
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "course_utils":
-                for alias in node.names:
-                    out[alias.asname or alias.name] = node.module
-    return out
-
-
-def load_lesson(path: Path) -> dict:
-    """A solution notebook's exercises: id, points, check, the cell's defined names, trusted imports."""
-    nb = json.loads(Path(path).read_text())
-    imports = _course_imports(nb["cells"])
-    exercises = []
-    for index, cell in enumerate(nb["cells"]):
-        meta = cell.get("metadata", {}).get("exercise")
-        if cell.get("cell_type") != "code" or not meta:
-            continue
-        try:
-            names = {n.id for n in ast.walk(ast.parse(meta["check"], mode="eval")) if isinstance(n, ast.Name)}
-        except SyntaxError as exc:
-            raise ValueError(f"{Path(path).name} cell {index}: check {meta['check']!r} is not an expression") from exc
-        exercises.append({"id": meta["id"], "points": meta["points"], "check": meta["check"],
-                          "names": _defined_names(_source(cell)), "cell": index,
-                          "trusted": {n: imports[n] for n in sorted(names) if n in imports}})
-    return {"name": Path(path).stem, "path": str(path), "exercises": exercises}
-
-
-def load_lessons(solutions: Path = SOLUTIONS) -> dict[str, dict]:
-    """Every lesson in ``solutions/`` that declares exercises in its cell metadata."""
-    lessons = {}
-    for path in sorted(Path(solutions).glob("[0-9][0-9]_*.ipynb")):
-        lesson = load_lesson(path)
-        if lesson["exercises"]:
-            lessons[lesson["name"]] = lesson
-    return lessons
-
-
-def _lessons_without_metadata(solutions: Path = SOLUTIONS) -> dict[str, set]:
-    """Solutions with exercise cells but no ``exercise`` metadata: {name: the names those cells define}."""
-    out = {}
-    for path in sorted(Path(solutions).glob("[0-9][0-9]_*.ipynb")):
-        cells = json.loads(path.read_text())["cells"]
-        if not any(c.get("metadata", {}).get("exercise") for c in cells):
-            out[path.stem] = {n for c in cells if c.get("cell_type") == "code" and SOLUTION_MARKER in _source(c)
-                              for n in _defined_names(_source(c))}
-    return out
-
-
-def read_submission(path: Path) -> dict:
-    """The notebook as a dict (nbformat 4); a clear :class:`GradingError` when it is not one."""
-    import nbformat
-
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise GradingError(f"{path.name} is not a notebook: it is not UTF-8 text ({exc.reason})") from exc
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise GradingError(f"{path.name} is not a valid notebook: invalid JSON at line {exc.lineno}, "
-                           f"column {exc.colno} ({exc.msg}). Was it saved from Jupyter?") from exc
-    if not isinstance(raw, dict) or not ("cells" in raw or "worksheets" in raw):
-        raise GradingError(f"{path.name} is JSON but not a Jupyter notebook (no 'cells' list)")
-    try:
-        with warnings.catch_warnings():  # cells without ids (older nbformat) are fine
-            warnings.simplefilter("ignore")
-            nb = nbformat.reads(text, as_version=4)
-    except Exception as exc:  # noqa: BLE001 - any nbformat failure is the submission's problem
-        raise GradingError(f"{path.name} is not a valid notebook: {type(exc).__name__}: {exc}") from exc
-    for cell in nb.cells:
-        cell.setdefault("metadata", {})
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    return nb
-
-
-def identify_lesson(nb, lessons: dict, stem: str = "") -> dict:
-    """The lesson whose exercise ids (cell metadata) or exercise names (def/class) the notebook has."""
-    ids = {c["metadata"].get("exercise", {}).get("id") for c in nb["cells"]
-           if isinstance(c.get("metadata", {}).get("exercise"), dict)} - {None}
-    defined = {n for c in nb["cells"] if c.get("cell_type") == "code" for n in _defined_names(_source(c))}
-    scores = {}
-    for name, lesson in lessons.items():
-        lesson_ids = {e["id"] for e in lesson["exercises"]}
-        lesson_names = {n for e in lesson["exercises"] for n in e["names"]}
-        scores[name] = (len(ids & lesson_ids), len(defined & lesson_names) / max(1, len(lesson_names)))
-    best = max(scores.values(), default=(0, 0))
-    for name, names in _lessons_without_metadata().items() if best == (0, 0) else ():
-        if names and len(defined & names) >= len(names) / 2:
-            raise GradingError(f"this looks like lesson {name}, whose solution declares no exercises yet "
-                               "(cell metadata 'exercise': id, points, check), so it cannot be graded")
-    if best == (0, 0):
-        what = f"exercise ids {sorted(ids)}" if ids else "no exercise metadata and no exercise function or class"
-        raise GradingError(f"matches no lesson: the notebook has {what}; the lessons are "
-                           f"{', '.join(lessons) or '(none)'}. Is this a notebook of this course?")
-    tied = [name for name, s in scores.items() if s == best]
-    if len(tied) > 1:
-        by_number = [name for name in tied if re.search(rf"(?<!\d){name[:2]}(?!\d)", stem)]
-        if len(by_number) != 1:
-            raise GradingError(f"matches several lessons equally ({', '.join(tied)}); name the file after "
-                               "its lesson number (e.g. alice_03.ipynb) or pass --lesson")
-        tied = by_number
-    return lessons[tied[0]]
-
-
-def _pick_lesson(lessons: dict, wanted: str) -> str:
-    hits = [n for n in lessons
-            if n == wanted or (wanted.isdigit() and n[:2] == wanted.zfill(2)) or n.split("_", 1)[-1] == wanted]
-    if len(hits) != 1:
-        raise SystemExit(f"--lesson {wanted!r}: expected one of {', '.join(lessons)} (or its number)")
-    return hits[0]
-
-
-# ----------------------------------------------------------------------------- in the kernel
-
-def _kernel_grade(ns: dict, spec_json: str, nonce: str) -> None:
-    """Run one exercise's checks in the submission's kernel; print the result as JSON between markers.
-
-    The self-check functions are re-imported (``importlib.reload``) so a notebook that redefines or
-    patches them cannot change the verdict.
-    """
-    import importlib
-    import traceback
-
-    spec = json.loads(spec_json)
-    out = {"id": spec["id"], "check": None, "hidden": [], "own_code": []}
-    fresh, reloaded = {}, {}
-
-    def module(name):
-        if name not in reloaded:
-            reloaded[name] = importlib.reload(importlib.import_module(name))
-        return reloaded[name]
-
-    try:
-        for name, mod in spec["trusted"].items():
-            obj = getattr(module(mod), name)
-            real = getattr(obj, "__module__", "") or ""
-            if real != mod and real.split(".")[0] == "course_utils":
-                obj = getattr(module(real), getattr(obj, "__name__", name))
-            fresh[name] = obj
-        hidden = module("course_utils.grading_hidden").HIDDEN.get(spec["id"], [])
-    except Exception:  # noqa: BLE001
-        out["check"] = {"error": "the grader could not import its checks:\n" + traceback.format_exc(limit=3)}
-        print(f"<<{nonce}>>{json.dumps(out)}<<{nonce}>>")
-        return
-    env = {**ns, **fresh}
-
-    def report(title, fn):
-        try:
-            r = fn()
-        except NotImplementedError:
-            return {"title": title, "items": [[False, f"not implemented yet: {title} raised NotImplementedError"]]}
-        except NameError as exc:
-            return {"title": title, "items": [[False, f"{exc}: the exercise cell did not run to the end"]],
-                    "name_error": True}
-        except KeyError as exc:
-            return {"title": title, "items": [[False, f"{exc.args[0]} is not defined: the exercise cell did not "
-                                                      "run to the end"]], "name_error": True}
-        except Exception as exc:  # noqa: BLE001 - any student error becomes a message
-            return {"title": title, "items": [[False, f"{title} raised {type(exc).__name__}: {exc}"]]}
-        items = getattr(r, "items", None)
-        if not isinstance(items, list):
-            return {"title": title, "items": [[False, f"{title} returned {type(r).__name__}, not a check report"]]}
-        return {"title": str(getattr(r, "title", title)), "items": [[bool(ok), str(m)] for ok, m in items]}
-
-    out["check"] = report(spec["check"], lambda: eval(spec["check"], env))  # noqa: S307 - our own expression
-    if out["check"]["items"] and all(ok for ok, _ in out["check"]["items"]):
-        for fn in hidden:
-            out["hidden"].append(report(f"hidden check {fn.__name__}", lambda fn=fn: fn(env)))
-    for name in spec["names"]:
-        if name in ns:
-            where = getattr(ns[name], "__module__", "__main__")
-            ok = where == "__main__"
-            out["own_code"].append([ok, f"{name} is written in the notebook" if ok else
-                                    f"{name} is {where}.{getattr(ns[name], '__qualname__', name)}, imported "
-                                    "rather than written in the notebook: write your own in the exercise cell"])
-    print(f"<<{nonce}>>{json.dumps(out)}<<{nonce}>>")
 
 
 # ----------------------------------------------------------------------------- running a submission
@@ -296,8 +101,8 @@ async def _execute(client, cell, index: int, timeout: float) -> str:
 
 
 async def _run_async(nb, lesson: dict, workdir: Path, cell_timeout: float, total_timeout: float) -> dict:
+    """Run the notebook's cells in a fresh kernel, then each exercise's grading cell; what happened, as a dict."""
     from nbclient import NotebookClient
-    from nbformat.v4 import new_code_cell
 
     env = dict(os.environ, COURSE_QUICK="1", MPLBACKEND="Agg", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                PYTHONDONTWRITEBYTECODE="1", COURSE_RUNS_DIR=str(workdir / "runs"),
@@ -308,47 +113,56 @@ async def _run_async(nb, lesson: dict, workdir: Path, cell_timeout: float, total
                             record_timing=False, startup_timeout=120,
                             resources={"metadata": {"path": str(workdir)}})
     run = {"errors": [], "timeouts": [], "not_run": [], "kernel": "ok", "results": {}, "grading_output": {}}
-    start, n_cells = time.monotonic(), len(nb.cells)
+    n_cells = len(nb.cells)
     # the kernel's own log lines (not the notebook's output) would clutter the grader's terminal
     async with client.async_setup_kernel(env=env, cwd=str(workdir), stderr=subprocess.DEVNULL):
-        for index, cell in enumerate(nb.cells[:n_cells]):
-            if cell.cell_type != "code" or not _source(cell).strip():
-                continue
-            left = total_timeout - (time.monotonic() - start)
-            if left < 1 or run["kernel"] != "ok":
-                run["not_run"].append(index)
-                continue
-            limit = min(cell_timeout, left)
-            status = await _execute(client, cell, index, limit)
-            if status == "ok":
-                if _cell_error(cell):
-                    run["errors"].append({"cell": index, "error": _cell_error(cell)})
-                continue
-            run["timeouts"].append({"cell": index, "limit_s": round(limit),
-                                    "total_limit": limit < cell_timeout})
-            if status != "timeout":
-                run["kernel"] = status
-        for ex in lesson["exercises"]:
-            if run["kernel"] != "ok":
-                break
-            nonce = secrets.token_hex(8)
-            spec = json.dumps({k: ex[k] for k in ("id", "check", "names", "trusted")})
-            code = ("__import__('importlib').reload(__import__('importlib').import_module('course_utils.grade'))"
-                    f"._kernel_grade(globals(), {spec!r}, {nonce!r})")
-            nb.cells.append(new_code_cell(code))
-            cell = nb.cells[-1]
-            status = await _execute(client, cell, len(nb.cells) - 1, cell_timeout)
-            if status == "ok":
-                m = re.search(rf"<<{nonce}>>(.*?)<<{nonce}>>", _stdout(cell), re.S)
-                run["results"][ex["id"]] = json.loads(m.group(1)) if m else None
-                if not m:
-                    run["grading_output"][ex["id"]] = (_cell_error(cell) or _stdout(cell))[-500:]
-            else:
-                run["results"][ex["id"]] = {"timeout": cell_timeout}
-                if status != "timeout":
-                    run["kernel"] = status
+        await _run_cells(client, nb, run, cell_timeout, total_timeout)
+        await _grade_exercises(client, nb, lesson, run, cell_timeout)
     del nb.cells[n_cells:]  # the grader's own cells
     return run
+
+
+async def _run_cells(client, nb, run: dict, cell_timeout: float, total_timeout: float) -> None:
+    """The submission's code cells in order; errors, timeouts and cells not run go into ``run``."""
+    start = time.monotonic()
+    for index, cell in enumerate(list(nb.cells)):
+        if cell.cell_type != "code" or not cell_source(cell).strip():
+            continue
+        left = total_timeout - (time.monotonic() - start)
+        if left < 1 or run["kernel"] != "ok":
+            run["not_run"].append(index)
+            continue
+        limit = min(cell_timeout, left)
+        status = await _execute(client, cell, index, limit)
+        if status == "ok":
+            if _cell_error(cell):
+                run["errors"].append({"cell": index, "error": _cell_error(cell)})
+            continue
+        run["timeouts"].append({"cell": index, "limit_s": round(limit), "total_limit": limit < cell_timeout})
+        if status != "timeout":
+            run["kernel"] = status
+
+
+async def _grade_exercises(client, nb, lesson: dict, run: dict, cell_timeout: float) -> None:
+    """One grading cell per exercise (see :mod:`course_utils.grade_kernel`); its result into ``run``."""
+    from nbformat.v4 import new_code_cell
+
+    for ex in lesson["exercises"]:
+        if run["kernel"] != "ok":
+            break
+        nonce = secrets.token_hex(8)
+        nb.cells.append(new_code_cell(kernel_cell(lesson, ex, nonce)))
+        cell = nb.cells[-1]
+        status = await _execute(client, cell, len(nb.cells) - 1, cell_timeout)
+        if status == "ok":
+            result = read_result(_stdout(cell), nonce)
+            run["results"][ex["id"]] = result
+            if result is None:
+                run["grading_output"][ex["id"]] = (_cell_error(cell) or _stdout(cell))[-500:]
+        else:
+            run["results"][ex["id"]] = {"timeout": cell_timeout}
+            if status != "timeout":
+                run["kernel"] = status
 
 
 def _exercise_cells(nb, lesson: dict) -> dict[str, int]:
@@ -361,53 +175,10 @@ def _exercise_cells(nb, lesson: dict) -> dict[str, int]:
     for ex in lesson["exercises"]:
         if ex["id"] not in where:
             for i, cell in enumerate(nb.cells):
-                if cell.cell_type == "code" and set(ex["names"]) & set(_defined_names(_source(cell))):
+                if cell.cell_type == "code" and set(ex["names"]) & set(defined_names(cell_source(cell))):
                     where[ex["id"]] = i
                     break
     return where
-
-
-def _score_exercise(ex: dict, result, cell: int | None, run: dict) -> dict:
-    row = {"id": ex["id"], "max_points": ex["points"], "points": 0, "cell": cell, "messages": [], "checks": []}
-    cell_timeout = next((t for t in run["timeouts"] if t["cell"] == cell), None)
-    cell_error = next((e["error"] for e in run["errors"] if e["cell"] == cell), None)
-    row["cell_error"] = (f"timed out after {cell_timeout['limit_s']} s" if cell_timeout else cell_error)
-    if result is None:
-        if run["kernel"] != "ok":
-            row["status"] = "not_graded"
-            row["messages"] = [f"not graded: the kernel {'died' if run['kernel'] == 'dead' else 'hung'} "
-                               "before the grader could check this exercise"]
-        else:
-            row["status"] = "error"
-            detail = run["grading_output"].get(ex["id"], "")
-            row["messages"] = ["the grading check produced no result" + (f": {detail}" if detail else "")]
-        return row
-    if "timeout" in result:
-        row["status"] = "timeout"
-        row["messages"] = [f"the checks did not finish within {result['timeout']:g} s: an infinite loop or a "
-                           "very slow function in this exercise?"]
-        return row
-    parts = [result["check"]] + result["hidden"] + ([{"title": "own code", "items": result["own_code"]}]
-                                                     if result["own_code"] else [])
-    row["checks"] = [{"title": p.get("title", ""), "items": p.get("items", []), "error": p.get("error")}
-                     for p in parts]
-    if result["check"].get("error"):
-        row["status"], row["messages"] = "error", [result["check"]["error"]]
-        return row
-    failures = [m for p in parts for ok, m in p["items"] if not ok]
-    passed = bool(result["check"]["items"]) and not failures
-    if not passed and result["check"].get("name_error") and row["cell_error"]:
-        failures = [f"{failures[0]} (its cell {cell} {'timed out' if cell_timeout else 'raised ' + cell_error})"
-                    ] + failures[1:]
-    row["messages"] = failures
-    row["points"] = ex["points"] if passed else 0
-    if passed:
-        row["status"] = "passed"
-    elif any("NotImplementedError" in m for m in failures):
-        row["status"] = "not_implemented"
-    else:
-        row["status"] = "failed"
-    return row
 
 
 def grade_notebook(path: Path, lessons: dict | None = None, cell_timeout: float = CELL_TIMEOUT,
@@ -440,76 +211,29 @@ def grade_notebook(path: Path, lessons: dict | None = None, cell_timeout: float 
                    "grading_output": {}}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    cells = _exercise_cells(nb, found)
-    report["exercises"] = [_score_exercise(ex, run["results"].get(ex["id"]), cells.get(ex["id"]), run)
-                           for ex in found["exercises"]]
-    report["score"] = sum(e["points"] for e in report["exercises"])
-    report["cells"] = {k: run[k] for k in ("errors", "timeouts", "not_run", "kernel")}
+    _score(report, nb, found, run)
     report["cell_timeout_s"], report["total_timeout_s"] = cell_timeout, total_timeout
-    if run["kernel"] in ("dead", "stuck") and not report["error"]:
-        report["error"] = ("the kernel died" if run["kernel"] == "dead"
-                           else "the kernel did not respond after a timeout") + "; later exercises not graded"
     report["runtime_s"] = round(time.monotonic() - start, 1)
     return report
 
 
-# ----------------------------------------------------------------------------- reports
-
-STATUS = {"passed": "PASS", "failed": "FAIL", "not_implemented": "TODO", "error": "ERROR", "timeout": "TIME",
-          "not_graded": "SKIP"}
-
-
-def format_report(report: dict) -> str:
-    lines = [f"Grade report: {report['student']} ({Path(report['file']).name})"]
-    if report["lesson"] is None:
-        return "\n".join(lines + [f"NOT GRADED: {report['error']}"]) + "\n"
-    lines.append(f"Lesson {report['lesson']}: {report['score']} / {report['max']} points, "
-                 f"graded in {report['runtime_s']} s (quick mode, cell limit {report['cell_timeout_s']:g} s, "
-                 f"total limit {report['total_timeout_s']:g} s)")
-    if report["error"]:
-        lines.append(f"Problem: {report['error']}")
-    cells = report["cells"]
-    for t in cells.get("timeouts", []):
-        which = "total" if t["total_limit"] else "per-cell"
-        lines.append(f"Cell {t['cell']} hit the {which} time limit ({t['limit_s']} s) and was interrupted.")
-    for e in cells.get("errors", []):
-        lines.append(f"Cell {e['cell']} raised {e['error']}")
-    if cells.get("not_run"):
-        lines.append(f"Cells not run (time limit or kernel failure): {cells['not_run']}")
-    lines += ["", RULE, ""]
-    width = max(len(e["id"]) for e in report["exercises"]) if report["exercises"] else 10
-    for e in report["exercises"]:
-        lines.append(f"[{STATUS[e['status']]:>5}] {e['id']:<{width}}  {e['points']}/{e['max_points']}")
-        lines += [f"          - {m}" for m in e["messages"]]
-    return "\n".join(lines) + "\n"
-
-
-def _columns(reports: list[dict], lessons: dict) -> list[tuple[str, str, str]]:
-    """(column name, lesson, exercise id) for every exercise of the lessons seen, in lesson order."""
-    seen = sorted({r["lesson"] for r in reports if r["lesson"]})
-    pairs = [(name, e["id"]) for name in seen for e in lessons[name]["exercises"]]
-    ids = [i for _, i in pairs]
-    return [(i if ids.count(i) == 1 else f"{name[:2]}:{i}", name, i) for name, i in pairs]
-
-
-def write_gradebook(reports: list[dict], lessons: dict, path: Path, echo=print) -> None:
-    """Write the gradebook; an earlier, different one at ``path`` is moved aside first (and ``echo`` says so)."""
-    cols = _columns(reports, lessons)
-    buf = io.StringIO(newline="")
-    w = csv.writer(buf)
-    w.writerow(["student", "lesson"] + [c for c, _, _ in cols] + ["total", "max", "runtime_s", "error"])
-    for r in reports:
-        pts = {(r["lesson"], e["id"]): e["points"] for e in r["exercises"]}
-        w.writerow([r["student"], r["lesson"] or ""] + [pts.get((lesson, i), "") for _, lesson, i in cols]
-                   + [r["score"], "" if r["max"] is None else r["max"], r["runtime_s"], r["error"] or ""])
-    replace_gradebook(path, buf.getvalue(), echo)
+def _score(report: dict, nb, lesson: dict, run: dict) -> None:
+    """Fill ``report`` with each exercise's score, the total and what happened to the cells."""
+    cells = _exercise_cells(nb, lesson)
+    report["exercises"] = [score_exercise(ex, run["results"].get(ex["id"]), cells.get(ex["id"]), run)
+                           for ex in lesson["exercises"]]
+    report["score"] = sum(e["points"] for e in report["exercises"])
+    report["cells"] = {k: run[k] for k in ("errors", "timeouts", "not_run", "kernel")}
+    if run["kernel"] in ("dead", "stuck") and not report["error"]:
+        report["error"] = ("the kernel died" if run["kernel"] == "dead"
+                           else "the kernel did not respond after a timeout") + "; later exercises not graded"
 
 
 def grade_all(paths: list[str], out: Path, cell_timeout: float = CELL_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT,
               lesson: str | None = None, solutions: Path = SOLUTIONS, echo=None) -> list[dict]:
     """Grade every submission, write ``<student>.json``/``.txt`` and ``gradebook.csv`` into ``out``."""
     lessons = load_lessons(solutions)
-    wanted = _pick_lesson(lessons, lesson) if lesson else None
+    wanted = pick_lesson(lessons, lesson) if lesson else None
     todo, out = submissions(paths), check_out_folder(out)  # SystemExit before anything is written
     out.mkdir(parents=True, exist_ok=True)
     reports, names = [], set()
@@ -531,6 +255,7 @@ def grade_all(paths: list[str], out: Path, cell_timeout: float = CELL_TIMEOUT, t
 
 
 def main(argv=None) -> int:
+    """``python -m course_utils.grade``: grade the paths given, print the report(s); 1 if some could not be graded."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="+", metavar="PATH", help="a submission .ipynb, or a folder of them")
     parser.add_argument("--out", default="grades", help="folder for the reports and gradebook.csv (default: grades)")

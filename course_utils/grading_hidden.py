@@ -1,13 +1,21 @@
-"""Hidden grading checks: extra tests that live only in the grader, never in a lesson.
+"""Hidden grading checks, and the references that keep exercises apart (used by the grader only).
 
 ``HIDDEN`` maps an exercise id (the ``exercise.id`` in a solution notebook's cell metadata) to a
 list of functions. Each takes the submission's namespace (a dict: the notebook's globals after it
-ran) and returns a :class:`~course_utils.checks.CheckReport`. They run inside the submission's
+ran) and returns a :class:`~course_utils.checking.CheckReport`. They run inside the submission's
 kernel, after the lesson's own self-check. An exercise with no entry here is graded by its
 self-check plus the grader's generic "written in the notebook, not imported" check.
 
-A new lesson needs nothing here; add entries only to test what the self-check cannot show students
-(other sizes, a seeded few-step run whose result must land in a band, ...).
+``REFERENCES`` maps each name an exercise defines (``generator_loss``, ``Generator``, ...) to the
+``course_utils`` version of it. While the grader checks one exercise, the names that the lesson's
+*other* exercises define are bound to these references in the notebook's namespace (and restored
+afterwards), so ``g_step`` is checked with the reference ``generator_loss``: one mistake costs its own
+points once.
+
+A new lesson needs a ``REFERENCES`` entry for each name its exercises define (``tests/test_grade.py``
+checks that there is one and that it passes the exercise's self-check). Add ``HIDDEN`` entries only to
+test what the self-check cannot show students (other sizes, a seeded few-step run whose result must
+land in a band, ...).
 """
 
 from __future__ import annotations
@@ -17,17 +25,25 @@ import copy
 import torch
 from torch import nn
 
-from .checks import CheckReport, _bce, _probe_models, _run, check_discriminator, check_generator
+from . import diagnostics, models, stability, training, wgan
+from .checking import CheckReport, call_student, probe_models
+from .checks import check_discriminator, check_generator
 
-
-def _construct(r: CheckReport, what: str, cls, *args, **kwargs):
-    try:
-        return True, cls(*args, **kwargs)
-    except NotImplementedError:
-        r.fail(f"{what} is not implemented yet (it raises NotImplementedError)")
-    except Exception as exc:  # noqa: BLE001 - any student error becomes a message
-        r.fail(f"{what} raised {type(exc).__name__}: {exc}")
-    return False, None
+REFERENCES = {
+    # lesson 1
+    "sample_latent": models.sample_latent, "FCGenerator": models.FCGenerator, "Generator": models.Generator,
+    "count_parameters": models.count_parameters,
+    # lesson 2
+    "Discriminator": models.Discriminator, "discriminator_loss": training.discriminator_loss,
+    # lesson 3
+    "generator_loss": training.generator_loss, "d_step": training.d_step, "g_step": training.g_step,
+    # lesson 4
+    "count_modes": diagnostics.count_modes, "grad_norm": diagnostics.grad_norm,
+    "smoothed_d_loss": stability.smoothed_d_loss, "instance_noise": stability.instance_noise,
+    # lesson 5
+    "Critic": wgan.Critic, "gradient_penalty": wgan.gradient_penalty, "critic_loss": wgan.critic_loss,
+    "wgan_generator_loss": wgan.wgan_generator_loss, "wgan_step": wgan.wgan_step,
+}
 
 
 # ----------------------------------------------------------------------------- lesson 1
@@ -35,7 +51,7 @@ def _construct(r: CheckReport, what: str, cls, *args, **kwargs):
 def sample_latent_other_sizes(ns: dict) -> CheckReport:
     """``sample_latent(3, 7)`` has shape (3, 7): latent_dim is not hard-coded."""
     r = CheckReport("hidden: sample_latent with other sizes")
-    ok, z = _run(r, "sample_latent(3, 7)", ns["sample_latent"], 3, 7)
+    ok, z = call_student(r, "sample_latent(3, 7)", ns["sample_latent"], 3, 7)
     if ok:
         shape = tuple(getattr(z, "shape", ()))
         r.expect(shape == (3, 7), "sample_latent(3, 7) has shape (3, 7)",
@@ -46,7 +62,7 @@ def sample_latent_other_sizes(ns: dict) -> CheckReport:
 def fc_generator_other_latent_dim(ns: dict) -> CheckReport:
     """``FCGenerator(16)`` works on 16-dimensional z."""
     r = CheckReport("hidden: FCGenerator(latent_dim=16)")
-    ok, G = _construct(r, "FCGenerator(16)", ns["FCGenerator"], 16)
+    ok, G = call_student(r, "FCGenerator(16)", ns["FCGenerator"], 16)
     if ok:
         r.items += [(o, f"FCGenerator(16): {m}") for o, m in check_generator(G, latent_dim=16).items]
     return r
@@ -55,7 +71,7 @@ def fc_generator_other_latent_dim(ns: dict) -> CheckReport:
 def conv_generator_other_sizes(ns: dict) -> CheckReport:
     """``Generator(16, width=32)`` works: latent_dim and width are used, not hard-coded."""
     r = CheckReport("hidden: Generator(latent_dim=16, width=32)")
-    ok, G = _construct(r, "Generator(16, width=32)", ns["Generator"], 16, width=32)
+    ok, G = call_student(r, "Generator(16, width=32)", lambda: ns["Generator"](16, width=32))
     if ok:
         r.items += [(o, f"Generator(16, width=32): {m}") for o, m in check_generator(G, latent_dim=16).items]
     return r
@@ -66,7 +82,7 @@ def count_parameters_frozen(ns: dict) -> CheckReport:
     r = CheckReport("hidden: count_parameters with a frozen layer")
     model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))  # 16 + 10 parameters
     model[0].requires_grad_(False)
-    ok, n = _run(r, "count_parameters(partly frozen model)", ns["count_parameters"], model)
+    ok, n = call_student(r, "count_parameters(partly frozen model)", ns["count_parameters"], model)
     if ok:
         r.expect(n == 10, "frozen parameters are not counted",
                  f"got {n!r} for a model with 10 trainable and 16 frozen parameters: count only "
@@ -79,7 +95,8 @@ def count_parameters_frozen(ns: dict) -> CheckReport:
 def discriminator_other_sizes(ns: dict) -> CheckReport:
     """``Discriminator(width=16, dropout=0.3)`` works: width and dropout are used."""
     r = CheckReport("hidden: Discriminator(width=16, dropout=0.3)")
-    ok, D = _construct(r, "Discriminator(width=16, dropout=0.3)", ns["Discriminator"], width=16, dropout=0.3)
+    ok, D = call_student(r, "Discriminator(width=16, dropout=0.3)",
+                         lambda: ns["Discriminator"](width=16, dropout=0.3))
     if ok:
         r.items += [(o, f"Discriminator(width=16, dropout=0.3): {m}") for o, m in check_discriminator(D).items]
         r.expect(any(isinstance(m, nn.Dropout) and m.p == 0.3 for m in D.modules()), "dropout is used",
@@ -89,7 +106,7 @@ def discriminator_other_sizes(ns: dict) -> CheckReport:
 
 def _differentiable(r: CheckReport, what: str, fn, *logits) -> None:
     logits = [x.clone().requires_grad_(True) for x in logits]
-    ok, loss = _run(r, what, fn, *logits)
+    ok, loss = call_student(r, what, fn, *logits)
     if not ok:
         return
     if not r.expect(torch.is_tensor(loss) and loss.requires_grad, "the loss keeps the autograd graph",
@@ -112,6 +129,7 @@ def discriminator_loss_differentiable(ns: dict) -> CheckReport:
 # ----------------------------------------------------------------------------- lesson 3
 
 def generator_loss_differentiable(ns: dict) -> CheckReport:
+    """The loss is a differentiable tensor (lesson 3)."""
     r = CheckReport("hidden: generator_loss is differentiable")
     _differentiable(r, "generator_loss(fake_logits)", ns["generator_loss"],
                     torch.randn(6, 1, generator=torch.Generator().manual_seed(6)))
@@ -125,7 +143,7 @@ def _step_losses(r: CheckReport, name: str, call, pick, what: str) -> list[float
     """``STEPS`` calls of ``call()``; ``float(pick(out))`` of each, or None once a call failed."""
     got = []
     for i in range(STEPS):
-        ok, out = _run(r, f"{name} call {i + 1}", call)
+        ok, out = call_student(r, f"{name} call {i + 1}", call)
         if not ok:
             return None
         try:
@@ -137,23 +155,16 @@ def _step_losses(r: CheckReport, name: str, call, pick, what: str) -> list[float
 
 
 def _reference_d_losses() -> list[float]:
-    G, D, real = _probe_models()
+    """The losses of ``STEPS`` calls of the reference ``d_step`` (lesson 3) on fresh probe models."""
+    G, D, real = probe_models()
     opt = torch.optim.SGD(D.parameters(), lr=0.1)
-    losses = []
-    for _ in range(STEPS):
-        fake = G(torch.zeros(real.size(0), G.latent_dim)).detach()
-        loss = (_bce(D(real), 1) + _bce(D(fake), 0)) / 2
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    return losses
+    return [float(training.d_step(D, G, real, opt, G.latent_dim)[0]) for _ in range(STEPS)]
 
 
 def d_step_seeded_run(ns: dict) -> CheckReport:
     """Five D steps on the probe models: every loss within 1e-3 of the reference run, and falling."""
     r = CheckReport(f"hidden: {STEPS} seeded d_step calls")
-    G, D, real = _probe_models()
+    G, D, real = probe_models()
     G0 = copy.deepcopy(G)
     opt = torch.optim.SGD(D.parameters(), lr=0.1)
     want = _reference_d_losses()
@@ -173,22 +184,16 @@ def d_step_seeded_run(ns: dict) -> CheckReport:
 
 
 def _reference_g_losses() -> list[float]:
-    G, D, _ = _probe_models()
+    """The losses of ``STEPS`` calls of the reference ``g_step`` (lesson 3) on fresh probe models."""
+    G, D, _ = probe_models()
     opt = torch.optim.SGD(G.parameters(), lr=0.1)
-    losses = []
-    for _ in range(STEPS):
-        loss = _bce(D(G(torch.zeros(8, G.latent_dim))), 1)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    return losses
+    return [float(training.g_step(D, G, opt, 8, G.latent_dim, torch.device("cpu"))) for _ in range(STEPS)]
 
 
 def g_step_seeded_run(ns: dict) -> CheckReport:
     """Five G steps on the probe models: every loss within 1e-3 of the reference run, and falling."""
     r = CheckReport(f"hidden: {STEPS} seeded g_step calls")
-    G, D, _ = _probe_models()
+    G, D, _ = probe_models()
     opt = torch.optim.SGD(G.parameters(), lr=0.1)
     want = _reference_g_losses()
     got = _step_losses(r, "g_step", lambda: ns["g_step"](D, G, opt, 8, G.latent_dim, torch.device("cpu")),
@@ -229,7 +234,7 @@ def gradient_penalty_per_image_epsilon(ns: dict) -> CheckReport:
     n_pixels = real[0].numel()
     want = n_pixels ** 3 / 3 - n_pixels ** 1.5 + 1
     torch.manual_seed(0)
-    ok, gp = _run(r, "gradient_penalty(D, real, fake)", ns["gradient_penalty"], _SquareSumCritic(), real, fake)
+    ok, gp = call_student(r, "gradient_penalty(D, real, fake)", ns["gradient_penalty"], _SquareSumCritic(), real, fake)
     if not ok:
         return r
     value = float(gp.detach()) if torch.is_tensor(gp) else float(gp)

@@ -25,7 +25,9 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .env import REPO_ROOT
+
+ROOT = REPO_ROOT
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MD_BLOCK = re.compile(r"<!-- BEGIN SOLUTION -->.*?<!-- END SOLUTION -->\n?", re.S)
 STUB = 'raise NotImplementedError("Exercise: write your code here")'
@@ -58,9 +60,14 @@ def read_solution(path: Path) -> dict:
                           "Fix that line (or restore the file from git) and run again") from exc
 
 
+def cell_source(cell: dict) -> str:
+    """A cell's source as one string (notebook files store a string or a list of lines)."""
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
 def _lines(source) -> list[str]:
-    text = "".join(source) if isinstance(source, list) else source
-    return text.split("\n")
+    return cell_source({"source": source}).split("\n")
 
 
 def strip_solution_code(source, where: str = "") -> str:
@@ -88,7 +95,7 @@ def clean_cell(cell: dict) -> dict:
     cell = dict(cell)
     if cell["cell_type"] == "code":
         cell["outputs"], cell["execution_count"] = [], None
-    cell["source"] = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    cell["source"] = cell_source(cell)
     return cell
 
 

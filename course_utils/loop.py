@@ -54,8 +54,11 @@ def frozen(module: torch.nn.Module):
             p.requires_grad_(flag)
 
 
-def make_adam(params, lr: float, betas, device) -> torch.optim.Adam:
-    """Adam with the fused kernel where this PyTorch has one for the device, else foreach."""
+def make_adam(params, lr: float, betas, device=None) -> torch.optim.Adam:
+    """Adam with the fused kernel where this PyTorch has one for the parameters' device, else foreach.
+
+    (``device`` is ignored: the parameters say where they are. Kept so older calls still work.)
+    """
     params = list(params)
     try:
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)

@@ -37,7 +37,7 @@ from .sampling import sample
 
 CLASSIFIER_PATH = Path(__file__).resolve().parent / "pretrained" / "classifiers" / "fashion_classifier.pt"
 NUM_CLASSES = len(FASHION_CLASSES)
-MIN_SHARE = 0.02  # a class is "present" when it holds at least 2% of the samples (uniform: 10%)
+MIN_FAIR_SHARE = 0.2  # a class (or mode) is covered when it holds >= 20% of its fair share: 2% of 10 classes
 CONFIDENT = 0.9  # a prediction is "confident" when its top probability is at least this
 LOWER_IS_BETTER = {"fid": True, "kid": True, "coverage": False, "kl_uniform": True, "confident": False}
 
@@ -158,14 +158,43 @@ def kernel_distance(feat_a: torch.Tensor, feat_b: torch.Tensor, subsets: int = 1
     return total / subsets
 
 
-def class_histogram(probs: torch.Tensor) -> torch.Tensor:
-    """How many samples the classifier puts in each class: ``(10,)`` int64 counts of the argmax."""
-    return torch.bincount(probs.argmax(1), minlength=NUM_CLASSES)
+def class_histogram(x: torch.Tensor, classifier=None, num_classes: int = NUM_CLASSES,
+                    batch_size: int = 500) -> torch.Tensor:
+    """How many samples a classifier puts in each class: ``(num_classes,)`` int64 counts (lessons 3, 4).
+
+    ``x`` is the classifier's output ``(N, num_classes)`` (probabilities or logits), or images when
+    ``classifier`` is given (run in batches of ``batch_size``).
+    """
+    if classifier is not None:
+        x = torch.cat([classifier(x[i:i + batch_size]).cpu() for i in range(0, len(x), batch_size)])
+    return torch.bincount(x.argmax(1).cpu(), minlength=num_classes)
 
 
-def coverage(hist: torch.Tensor, min_share: float = MIN_SHARE) -> int:
-    """Number of classes holding at least ``min_share`` of the samples (10 = all, 1 = collapse)."""
-    return int((hist.double() / hist.sum() >= min_share).sum())
+def coverage(counts, total: int | None = None, min_share: float = MIN_FAIR_SHARE) -> int:
+    """Classes (or modes) holding at least ``min_share`` of a fair share, ``total / K``, of the samples.
+
+    One definition for lesson 3's classes (10 = all, 1 = collapse; 20% of a fair share is 2% of the
+    samples) and lesson 4's ring modes. ``total`` is the number of samples drawn (default: the sum of
+    ``counts``); pass it when samples far from every mode were dropped, so a cloud of bad samples
+    covers nothing.
+    """
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    total = counts.sum().item() if total is None else total
+    if total == 0:
+        return 0
+    return int((counts >= min_share * total / len(counts)).sum())
+
+
+def histogram_entropy(counts) -> dict:
+    """Entropy of a histogram (mode or class counts) in nats, and normalised by log(#bins) to [0, 1]."""
+    p = torch.as_tensor(counts, dtype=torch.float64)
+    if p.dim() != 1 or len(p) < 2:
+        raise ValueError(f"expected a 1-D histogram with >= 2 bins, got shape {tuple(p.shape)}")
+    if p.sum() == 0:
+        return {"entropy": 0.0, "normalized": 0.0}
+    p = p / p.sum()
+    h = max(0.0, -(p[p > 0] * p[p > 0].log()).sum().item())  # max: no "-0.00" for one bin
+    return {"entropy": h, "normalized": h / math.log(len(p))}
 
 
 def kl_to_uniform(hist: torch.Tensor) -> float:

@@ -13,41 +13,43 @@ from .diagnostics import comparison_table, plot_ring_samples, plot_traces, ring_
 from .stability import train_stable_gan
 from .toy import toy_models
 
-FAILURES = {
-    "D dominance (saturating G loss, lr_d 10x)": dict(lr_g=2e-4, lr_d=2e-3, g_loss="saturating"),
-    "mode collapse (lr 1e-3 for both)": dict(lr_g=1e-3, lr_d=1e-3),
-    "oscillation (lr 5e-3, beta1 0.9)": dict(lr_g=5e-3, lr_d=5e-3, beta1=0.9),
-    "baseline (lr 2e-4, beta1 0.5)": dict(),
-}
+BASELINE = "baseline (no failure)"
 
 
-def playground_settings(failure: str, *, non_saturating=False, label_smoothing=0.0, instance_noise=0.0,
+def playground_settings(base: dict, *, non_saturating=False, label_smoothing=0.0, instance_noise=0.0,
                         lr_d_scale=1.0, d_every=1, d_steps=1, dropout=0.0, spectral_norm=False):
-    """``(train_stable_gan kwargs, D options)`` for a failure plus the chosen fixes."""
-    if failure not in FAILURES:
-        raise ValueError(f"unknown failure {failure!r}; choose one of {list(FAILURES)}")
-    settings = dict(FAILURES[failure])
+    """``(train_stable_gan kwargs, D options)`` for a failure's settings ``base`` plus the chosen fixes."""
+    if not isinstance(base, dict):
+        raise TypeError(f"base must be a dict of train_stable_gan settings (e.g. the lesson's `dominance`), "
+                        f"got {type(base).__name__}")
+    settings = dict(base)
     if non_saturating:
         settings["g_loss"] = "non_saturating"
-    settings["lr_d"] = settings.get("lr_d", 2e-4) * lr_d_scale  # TTUR: D's lr relative to the failure's
+    settings["lr_d"] = settings.get("lr_d", settings.get("lr_g", 2e-4)) * lr_d_scale  # relative to the failure's
     settings.update(label_smoothing=label_smoothing, instance_noise=instance_noise, d_every=d_every,
                     d_steps=d_steps)
     return settings, dict(dropout=dropout, spectral_norm=spectral_norm)
 
 
-def describe(failure: str, settings: dict, d_options: dict) -> str:
-    changed = {k: v for k, v in {**settings, **d_options}.items() if FAILURES[failure].get(k) != v and v not in
+def describe(name: str, base: dict, settings: dict, d_options: dict) -> str:
+    """The run's name: the failure and the settings changed from it."""
+    changed = {k: v for k, v in {**settings, **d_options}.items() if base.get(k) != v and v not in
                (0, 0.0, 1, False, None)}
-    return failure.split(" (")[0] + (": " + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                                                      for k, v in changed.items()) if changed else "")
+    return name + (": " + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                    for k, v in changed.items()) if changed else "")
 
 
-def stability_playground(loader, centers, latent_dim: int = 8, ring_std: float = 0.05, seed: int = 0,
-                         device="cpu"):
-    """Widgets to run the lesson-4 toy GAN with any failure and fixes; shows this run beside the last."""
+def stability_playground(loader, centers, failures: dict, latent_dim: int = 8, ring_std: float = 0.05,
+                         seed: int = 0, device="cpu"):
+    """Widgets to run the lesson-4 toy GAN with any failure and fixes; shows this run beside the last.
+
+    ``failures`` maps a name to the failure's ``train_stable_gan`` settings: the lesson's settings cell
+    is their one source (a baseline with the defaults is added).
+    """
     import ipywidgets as w
 
-    failure = w.Dropdown(options=list(FAILURES), description="failure", layout=w.Layout(width="420px"))
+    failures = {**failures, BASELINE: {}}
+    failure = w.Dropdown(options=list(failures), description="failure", layout=w.Layout(width="420px"))
     ns = w.Checkbox(description="non-saturating G loss")
     smooth = w.FloatSlider(0.0, min=0.0, max=0.3, step=0.05, description="label smooth")
     noise = w.FloatSlider(0.0, min=0.0, max=0.3, step=0.05, description="inst. noise")
@@ -61,11 +63,12 @@ def stability_playground(loader, centers, latent_dim: int = 8, ring_std: float =
     state = {"previous": None, "shown": {}}  # the last run (name, history) and what is on screen
 
     def train(_=None):
+        base = failures[failure.value]
         settings, d_options = playground_settings(
-            failure.value, non_saturating=ns.value, label_smoothing=smooth.value, instance_noise=noise.value,
+            base, non_saturating=ns.value, label_smoothing=smooth.value, instance_noise=noise.value,
             lr_d_scale=lr_scale.value, d_every=d_every.value, d_steps=d_steps.value, dropout=dropout.value,
             spectral_norm=sn.value)
-        name = describe(failure.value, settings, d_options)
+        name = describe(failure.value, base, settings, d_options)
         G, D = toy_models(seed=seed, latent_dim=latent_dim, **d_options)
         with out:
             out.clear_output(wait=True)

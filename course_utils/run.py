@@ -19,7 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .env import runs_dir
+from .lessons import cell_source
+
 EXAMPLE = "notebooks/01_generator.ipynb"
 
 
@@ -61,18 +63,13 @@ def read_notebook(path: Path) -> dict:
     return nb
 
 
-def runs_dir() -> Path:
-    """Where runs go: ``COURSE_RUNS_DIR`` when set, else the repository's ``runs/``."""
-    return Path(os.environ.get("COURSE_RUNS_DIR") or ROOT / "runs")
-
-
 def cell_sources(path: Path) -> list[str]:
     nb = read_notebook(path)
     out = []
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
             continue
-        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        src = cell_source(cell)
         out.append("\n".join(line for line in src.split("\n") if not line.lstrip().startswith(("%", "!"))))
     return out
 

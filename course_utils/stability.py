@@ -22,11 +22,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .checkpoints import CheckpointError, check_writable, load_checkpoint
+from .checkpoints import CheckpointError
 from .diagnostics import grad_norm
-from .env import seed_everything
-from .loop import autocast_context, fit, make_adam, new_history
-from .training import _check_models, check_device, record_samples, save_or_warn
+from .loop import fit
+from .trainer_kit import adam_settings, end_of_epoch, start_run
+from .training import generator_loss
 
 HISTORY_KEYS = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad", "g_grad", "noise_std"]
 
@@ -70,7 +70,7 @@ def stable_g_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> to
     """``"non_saturating"``: BCE(D(G(z)), 1). ``"saturating"``: log(1 - D(G(z))) = -BCE(D(G(z)), 0),
     the original minimax loss, whose gradient vanishes when D confidently rejects the fakes."""
     if kind == "non_saturating":
-        return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+        return generator_loss(fake_logits)  # lesson 3's loss
     if kind == "saturating":
         return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     raise ValueError(f"g_loss must be 'non_saturating' or 'saturating', got {kind!r}")
@@ -107,98 +107,78 @@ def stable_g_step(D, G, opt_g, batch_size: int, latent_dim: int, device, *, g_lo
     return {"g_loss": loss.detach(), "g_grad": torch.tensor(norm)}
 
 
-def _settings(**kw) -> dict:
+def _options(**kw) -> dict:
     return {k: v for k, v in kw.items() if v is None or isinstance(v, (bool, int, float, str))}
 
 
-def _set_lr(opt, lr: float) -> None:
-    for group in opt.param_groups:
-        group["lr"] = lr
-
-
-def _resume(path, G, D, opt_g, opt_d, loader, lr_g, lr_d, settings) -> dict:
-    """Restore models, optimizers, history and RNG states; apply this call's learning rates."""
-    state = load_checkpoint(path, G=G, D=D, opt_g=opt_g, opt_d=opt_d)
-    missing = [k for k in ("history", "torch_rng", "loader_rng") if k not in state]
+def _restore_position(run, path, loader) -> None:
+    """After a resume: the RNG states, so the continued run equals an uninterrupted one."""
+    missing = [k for k in ("torch_rng", "loader_rng") if k not in run.state]
     if missing:
         raise CheckpointError(f"{path} lacks {missing}: it was not written by train_stable_gan, "
                               "so the run cannot be continued exactly")
-    history = state["history"]
-    if history.get("steps_per_epoch") not in (0, len(loader)):
-        raise CheckpointError(f"{path} was trained with {history['steps_per_epoch']} batches per epoch, "
+    if run.history.get("steps_per_epoch") not in (0, len(loader)):
+        raise CheckpointError(f"{path} was trained with {run.history['steps_per_epoch']} batches per epoch, "
                               f"this loader has {len(loader)}: use the same data and batch_size")
-    torch.set_rng_state(state["torch_rng"])
-    loader.generator.set_state(state["loader_rng"])
-    _set_lr(opt_g, lr_g)  # the optimizer state (moments, step counts) is kept; only the lr changes
-    _set_lr(opt_d, lr_d)
-    history.setdefault("resumed", []).append({"epoch": history["epochs"], **settings})
-    return history
+    torch.set_rng_state(run.state["torch_rng"])
+    loader.generator.set_state(run.state["loader_rng"])
 
 
-def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-4, lr_d: float = 2e-4,
-                     beta1: float = 0.5, label_smoothing: float = 0.0, instance_noise: float = 0.0,
-                     instance_noise_decay: int | None = None, d_every: int = 1, d_steps: int = 1,
-                     g_loss: str = "non_saturating", checkpoint_every: int = 0, checkpoint_path=None,
-                     resume_from=None, seed: int | None = 0, sample_every: int = 1, eval_fn=None,
-                     n_samples: int = 64, amp=False, log_every: int = 50, verbose: bool = True,
+def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-4, lr_d: float | None = None,
+                     beta1: float = 0.5, beta2: float = 0.999, label_smoothing: float = 0.0,
+                     instance_noise: float = 0.0, instance_noise_decay: int | None = None, d_every: int = 1,
+                     d_steps: int = 1, g_loss: str = "non_saturating", checkpoint_every: int = 0,
+                     checkpoint_path=None, resume_from=None, seed: int | None = 0, sample_every: int = 1,
+                     eval_fn=None, n_samples: int = 64, amp=False, log_every: int = 50, verbose: bool = True,
                      desc: str = "train_stable_gan") -> dict:
     """Train a GAN with the lesson-4 fixes as flags; return the history (lesson 4).
 
-    ``lr_g``/``lr_d``: separate learning rates (TTUR). ``label_smoothing``: real targets
-    ``1 - label_smoothing``. ``instance_noise``: std of the noise added to D's inputs, decayed
-    linearly to 0 over ``instance_noise_decay`` epochs. ``d_every=N``: update D on every N-th batch
-    (weaker D). ``d_steps=N``: N D updates per batch (stronger D). ``g_loss``: "non_saturating" or
-    "saturating". Every ``sample_every`` epochs: fixed-noise samples and ``eval_fn(G)`` into the
-    history; every ``checkpoint_every`` epochs: a checkpoint at ``checkpoint_path`` (``{epoch}`` in
-    it, e.g. ``"runs/x_{epoch:03d}.pt"``, keeps one file per checkpoint).
-    ``resume_from``: continue a checkpoint for ``num_epochs`` more epochs with *this* call's
-    settings. History keys: ``d_loss, g_loss, d_real, d_fake, d_grad, g_grad, noise_std`` per batch
-    (``d_grad`` is NaN on batches where D was not updated).
+    ``lr_g``/``lr_d``: the learning rates of G and D (``lr_d=None``: the same as ``lr_g``); different
+    rates are TTUR. ``label_smoothing``: real targets ``1 - label_smoothing``. ``instance_noise``: std
+    of the noise added to D's inputs, decayed linearly to 0 over ``instance_noise_decay`` epochs.
+    ``d_every=N``: update D on every N-th batch (weaker D). ``d_steps=N``: N D updates per batch
+    (stronger D). ``g_loss``: "non_saturating" or "saturating". Every ``sample_every`` epochs:
+    fixed-noise samples and ``eval_fn(G)`` into the history; every ``checkpoint_every`` epochs: a
+    checkpoint at ``checkpoint_path`` (``{epoch}`` in it, e.g. ``"runs/x_{epoch:03d}.pt"``, keeps one
+    file per checkpoint). ``resume_from``: continue a checkpoint for ``num_epochs`` more epochs with
+    *this* call's settings (the course's resume rule, see ``course_utils.trainer_kit``). History keys:
+    ``d_loss, g_loss, d_real, d_fake, d_grad, g_grad, noise_std`` per batch (``d_grad`` is NaN on
+    batches where D was not updated).
     """
-    device = check_device(device)
-    latent_dim = _check_models(G, D, device)
     if d_every < 1 or d_steps < 1:
         raise ValueError(f"d_every and d_steps must be >= 1, got d_every={d_every}, d_steps={d_steps}")
     if checkpoint_every and checkpoint_path is None:
         raise ValueError("checkpoint_every is set but checkpoint_path is None: say where to save")
-    if checkpoint_every:
-        check_writable(str(checkpoint_path).format(epoch=0))  # fail now, not after training
     if not hasattr(loader, "generator"):
         raise TypeError("the loader needs a .generator (TensorLoader, PointLoader) so runs can be resumed")
     stable_g_loss(torch.zeros(1, 1), g_loss)  # validate early
-    settings = _settings(lr_g=lr_g, lr_d=lr_d, beta1=beta1, label_smoothing=label_smoothing,
-                         instance_noise=instance_noise, instance_noise_decay=instance_noise_decay,
-                         d_every=d_every, d_steps=d_steps, g_loss=g_loss, seed=seed)
+    settings = adam_settings("train_stable_gan", lr_g, lr_d, beta1, beta2)
+    options = _options(label_smoothing=label_smoothing, instance_noise=instance_noise,
+                       instance_noise_decay=instance_noise_decay, d_every=d_every, d_steps=d_steps, g_loss=g_loss)
     if seed is not None:
-        seed_everything(seed)
         loader.generator.manual_seed(seed)
-    opt_g = make_adam(G.parameters(), lr_g, (beta1, 0.999), device)
-    opt_d = make_adam(D.parameters(), lr_d, (beta1, 0.999), device)
-    fixed_z = torch.randn(n_samples, latent_dim, generator=torch.Generator().manual_seed(1234)).to(device)
+    run = start_run(G, D, device, "train_stable_gan", settings=settings, history_keys=HISTORY_KEYS, seed=seed,
+                    channels_last=False, n_samples=n_samples, amp=amp,
+                    checkpoint_path=checkpoint_path if checkpoint_every else None, resume_from=resume_from,
+                    record=options)
     if resume_from is not None:
-        history = _resume(resume_from, G, D, opt_g, opt_d, loader, lr_g, lr_d, settings)
-    else:
-        history = new_history(HISTORY_KEYS, settings=settings)
-    step = _make_step(G, D, opt_g, opt_d, latent_dim, device, history, len(loader), amp, settings)
+        _restore_position(run, resume_from, loader)
+    run.extra.update(torch_rng=torch.get_rng_state, loader_rng=loader.generator.get_state)
+    step = _make_step(run, len(loader), {**settings, **options})
 
     def on_epoch_end(epoch):
-        if sample_every and epoch % sample_every == 0:
-            record_samples(G, fixed_z, history, epoch, eval_fn)
-        if checkpoint_every and epoch % checkpoint_every == 0:
-            path = str(checkpoint_path).format(epoch=epoch)
-            save_or_warn(path, history, G=G, D=D, opt_g=opt_g, opt_d=opt_d, history=history,
-                         torch_rng=torch.get_rng_state(), loader_rng=loader.generator.get_state())
+        end_of_epoch(run, epoch, sample_every=sample_every, checkpoint_every=checkpoint_every, eval_fn=eval_fn)
 
     G.train()
     D.train()
-    return fit(step, loader, num_epochs, history, on_epoch_end=on_epoch_end, log_every=log_every,
+    return fit(step, loader, num_epochs, run.history, on_epoch_end=on_epoch_end, log_every=log_every,
                progress=verbose, desc=desc, verbose=verbose, nan_ok=("d_grad",))
 
 
-def _make_step(G, D, opt_g, opt_d, latent_dim, device, history, steps_per_epoch, amp, s):
-    """The per-batch step for :func:`fit`, closing over the settings ``s``."""
-    autocast = autocast_context(device, amp)
-    counter = [history["epochs"] * steps_per_epoch]  # batches seen so far, also across a resume
+def _make_step(run, steps_per_epoch, s):
+    """The per-batch step for :func:`fit`, closing over the run and the settings ``s``."""
+    G, D, opt_g, opt_d, latent_dim, device = run.G, run.D, run.opt_g, run.opt_d, run.latent_dim, run.device
+    counter = [run.history["epochs"] * steps_per_epoch]  # batches seen so far, also across a resume
 
     def step(real):
         real = real.to(device, non_blocking=True)
@@ -206,7 +186,7 @@ def _make_step(G, D, opt_g, opt_d, latent_dim, device, history, steps_per_epoch,
         noise = instance_noise_std(s["instance_noise"], epoch, s["instance_noise_decay"])
         update_d = counter[0] % s["d_every"] == 0
         counter[0] += 1
-        with autocast:
+        with run.autocast:
             for _ in range(s["d_steps"] if update_d else 1):
                 d_stats = stable_d_step(D, G, real, opt_d, latent_dim, label_smoothing=s["label_smoothing"],
                                         noise_std=noise, update=update_d)

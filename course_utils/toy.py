@@ -12,6 +12,8 @@ import math
 import torch
 from torch import nn
 
+from .metrics import coverage, histogram_entropy
+
 
 def ring_centers(n_modes: int = 8, radius: float = 2.0) -> torch.Tensor:
     """The ``(n_modes, 2)`` centres, evenly spaced on a circle of ``radius``."""
@@ -109,3 +111,58 @@ def toy_models(seed: int = 0, latent_dim: int = 8, hidden: int = 128, **d_option
     G = ToyGenerator(latent_dim, hidden)
     D = ToyDiscriminator(hidden, **d_options)
     return G, D
+
+
+# ----------------------------------------------------------------------------- measuring samples on the ring
+
+def assign_modes(points: torch.Tensor, centers: torch.Tensor, max_dist: float) -> torch.Tensor:
+    """Index of the nearest centre for each point ``(N, 2)``, or -1 when farther than ``max_dist``."""
+    dist = torch.cdist(points.float(), centers.float())  # (N, n_modes)
+    nearest_dist, nearest = dist.min(dim=1)
+    return torch.where(nearest_dist <= max_dist, nearest, torch.full_like(nearest, -1))
+
+
+def mode_counts(points: torch.Tensor, centers: torch.Tensor, max_dist: float) -> torch.Tensor:
+    """How many points fall near each centre: ``(n_modes,)`` counts (points far from all are dropped)."""
+    idx = assign_modes(points, centers, max_dist)
+    return torch.bincount(idx[idx >= 0], minlength=len(centers))
+
+
+@torch.no_grad()
+def ring_diversity(points: torch.Tensor, centers: torch.Tensor, std: float = 0.05) -> dict:
+    """Diversity of 2-D samples on the ring: modes covered, entropy, share of good samples.
+
+    A sample is "good" when it lies within 3 std of a centre.
+    """
+    counts = mode_counts(points, centers, max_dist=3 * std)
+    ent = histogram_entropy(counts)
+    return {"modes": coverage(counts, total=len(points)), "entropy": ent["entropy"],
+            "norm_entropy": ent["normalized"], "good": counts.sum().item() / max(1, len(points)),
+            "counts": counts.tolist()}
+
+
+def ring_eval_fn(centers: torch.Tensor, std: float = 0.05, n: int = 2000, seed: int = 99):
+    """An ``eval_fn(G) -> dict`` for the trainers: diversity of ``n`` samples from fixed noise."""
+    def eval_fn(G):
+        p = next(G.parameters())
+        z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(seed)).to(p.device)
+        return ring_diversity(G(z).float().cpu(), centers, std)
+    return eval_fn
+
+
+def plot_ring_samples(runs: dict, centers: torch.Tensor, n: int = 1000):
+    """The last stored fixed-noise samples of each run, over the true mode centres (red)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(2.8 * len(runs), 3), squeeze=False)
+    for ax, (name, h) in zip(axes[0], runs.items()):
+        pts = h["samples"][-1]["images"][:n]
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.4)
+        ax.scatter(centers[:, 0], centers[:, 1], s=30, c="red", marker="x")
+        modes = h["metrics"][-1].get("modes", "?") if h["metrics"] else "?"
+        ax.set(title=f"{name}\n{modes}/8 modes", xlim=(-3, 3), ylim=(-3, 3), aspect="equal")
+        ax.title.set_fontsize(8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig

@@ -8,16 +8,19 @@ scores ``log 2 ~ 0.693``; so does the non-saturating generator loss ``L_G = BCE(
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .checkpoints import CheckpointWriteError, check_writable, load_checkpoint, save_checkpoint
-from .env import seed_everything
-from .loop import autocast_context, check_step_result, fit, frozen, make_adam, new_history
-from .widgets import LiveDashboard, dashboard_enabled
+from .loop import check_step_result, frozen
+from .trainer_kit import (
+    adam_settings,
+    check_images,
+    end_of_epoch,
+    fit_with_dashboard,
+    save_path,  # noqa: F401 - lessons import it from here (lesson 3)
+    start_run,
+)
 
 LOG2 = math.log(2.0)
 
@@ -59,199 +62,48 @@ def g_step(D, G, opt_g, batch_size: int, latent_dim: int, device, loss_fn=None):
     return loss.detach()
 
 
-def check_device(device) -> torch.device:
-    """``device`` as a ``torch.device``, with a clear error when this machine does not have it."""
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'mps' (or a torch.device), got {device!r}") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device={str(device)!r} but this machine has no CUDA GPU (torch.cuda.is_available() "
-                           "is False): use device = get_device(), which picks what is there")
-    mps = getattr(torch.backends, "mps", None)
-    if device.type == "mps" and not (mps is not None and mps.is_available()):
-        raise RuntimeError("device='mps' but Apple's MPS is not available here: use device = get_device()")
-    return device
-
-
-def check_images(real, who: str) -> torch.Tensor:
-    """A batch of images must be ``(B, C, H, W)``; otherwise say how to fix the data."""
-    if real.dim() != 4:
-        fix = (" Add the channel dimension: images.unsqueeze(1) (grey images have 1 channel)."
-               if real.dim() == 3 else "")
-        raise ValueError(f"{who} expects batches of images shaped (B, C, H, W); the loader gave shape "
-                         f"{tuple(real.shape)}.{fix}")
-    return real
-
-
-def _check_models(G, D, device) -> int:
-    latent_dim = getattr(G, "latent_dim", None)
-    if not isinstance(latent_dim, int):
-        raise AttributeError("train_gan needs generator.latent_dim (an int); set it in __init__, "
-                             "e.g. self.latent_dim = latent_dim")
-    for name, m in (("generator", G), ("discriminator", D)):
-        p = next(m.parameters(), None)
-        if p is not None and p.device != torch.device(device) and not (
-                p.device.type == torch.device(device).type == "cuda"):
-            raise RuntimeError(f"{name} is on {p.device} but training runs on {device}: "
-                               f"call {name}.to(device) first")
-    return latent_dim
-
-
-def train_gan(generator, discriminator, train_loader, num_epochs: int, device,
-              learning_rate: float = 2e-4, beta1: float = 0.5, checkpoint_interval: int = 5,
-              verbose: bool = True, *, d_step_fn=d_step, g_step_fn=g_step, seed: int | None = 0,
-              amp="auto", channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None,
-              resume_from=None, history: dict | None = None, n_samples: int = 64, log_every: int = 50,
-              dashboard="auto"):
+def train_gan(generator, discriminator, train_loader, num_epochs: int, device, lr_g: float = 2e-4,
+              beta1: float = 0.5, checkpoint_interval: int = 5, verbose: bool = True, *, lr_d: float | None = None,
+              beta2: float = 0.999, d_step_fn=d_step, g_step_fn=g_step, seed: int | None = 0, amp="auto",
+              channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None, resume_from=None,
+              history: dict | None = None, n_samples: int = 64, log_every: int = 50, dashboard="auto",
+              learning_rate: float | None = None):
     """Train a GAN with BCE losses (lesson 3) and return its history.
 
-    The seed's signature first; then options: ``d_step_fn``/``g_step_fn`` (your own steps),
-    ``amp`` (bf16 autocast: True, False or "auto"), ``eval_fn(G) -> dict`` (a quality metric at each
-    checkpoint), ``checkpoint_path`` (written atomically every ``checkpoint_interval`` epochs),
-    ``resume_from`` (a checkpoint to continue), ``dashboard`` (live plots in Jupyter: "auto" turns them
-    on in a notebook outside quick mode; see ``course_utils.widgets``). History keys: ``d_loss``, ``g_loss``, ``d_real``
-    (D(x) mean), ``d_fake`` (D(G(z)) mean), one float per batch; ``samples``, a list of
-    ``{"epoch", "images"}`` from fixed noise every ``checkpoint_interval`` epochs; ``metrics``.
+    The seed's signature first; then options: ``lr_d`` (D's learning rate, default: the same as
+    ``lr_g``), ``d_step_fn``/``g_step_fn`` (your own steps), ``amp`` (bf16 autocast: True, False or
+    "auto"), ``eval_fn(G) -> dict`` (a quality metric at each checkpoint), ``checkpoint_path``
+    (written atomically every ``checkpoint_interval`` epochs), ``resume_from`` (a checkpoint to
+    continue, with this call's settings: see ``course_utils.trainer_kit``), ``dashboard`` (live plots in
+    Jupyter: "auto" turns them on in a notebook outside quick mode). History keys: ``d_loss``,
+    ``g_loss``, ``d_real`` (D(x) mean), ``d_fake`` (D(G(z)) mean), one float per batch; ``samples``, a
+    list of ``{"epoch", "images"}`` from fixed noise every ``checkpoint_interval`` epochs; ``metrics``.
+    ``learning_rate`` is the old name of ``lr_g`` and ``lr_d`` together (still accepted, with a warning).
     """
     G, D = generator, discriminator
-    device, latent_dim, fixed_z = prepare_models(G, D, device, seed, channels_last, n_samples)
-    if checkpoint_path is not None:
-        check_writable(checkpoint_path)  # fail now, not after an hour of training
-    opt_g = make_adam(G.parameters(), learning_rate, (beta1, 0.999), device)
-    opt_d = make_adam(D.parameters(), learning_rate, (beta1, 0.999), device)
-    if resume_from is not None:
-        state = load_checkpoint(resume_from, G=G, D=D, opt_g=opt_g, opt_d=opt_d)
-        history = state["history"]
-    if history is None:
-        history = new_history(["d_loss", "g_loss", "d_real", "d_fake"], settings=dict(
-            learning_rate=learning_rate, beta1=beta1, latent_dim=latent_dim, seed=seed, amp=amp,
-            loss="averaged BCE (chance = log 2)"))
-    autocast = autocast_context(device, amp)
+    settings = adam_settings("train_gan", lr_g, lr_d, beta1, beta2, learning_rate=learning_rate)
+    run = start_run(G, D, device, "train_gan", settings=settings, history_keys=HISTORY_KEYS, seed=seed,
+                    channels_last=channels_last, n_samples=n_samples, amp=amp, checkpoint_path=checkpoint_path,
+                    resume_from=resume_from, history=history, record={"loss": "averaged BCE (chance = log 2)"})
+    device, latent_dim, opt_g, opt_d = run.device, run.latent_dim, run.opt_g, run.opt_d
 
     def step(real):
         real = check_images(real, "train_gan").to(device, non_blocking=True)
-        with autocast, frozen(G):  # G's weight gradients are not needed in D's step ...
+        with run.autocast, frozen(G):  # G's weight gradients are not needed in D's step ...
             d_loss, d_real, d_fake = check_step_result(d_step_fn, d_step_fn(D, G, real, opt_d, latent_dim),
                                                        ("d_loss", "D(x) mean", "D(G(z)) mean"))
-        with autocast, frozen(D):  # ... nor D's in G's step: autograd skips them
+        with run.autocast, frozen(D):  # ... nor D's in G's step: autograd skips them
             g_loss = check_step_result(g_step_fn, g_step_fn(D, G, opt_g, real.size(0), latent_dim, device),
                                        ("g_loss",))
         return {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
 
     def on_epoch_end(epoch):
-        if checkpoint_interval and epoch % checkpoint_interval == 0:
-            checkpoint_epoch(G, D, opt_g, opt_d, fixed_z, history, epoch, eval_fn, checkpoint_path)
-        if verbose and not _in_notebook():
-            print(f"epoch {epoch}: D loss {_mean_last(history, 'd_loss'):.3f}, "
-                  f"G loss {_mean_last(history, 'g_loss'):.3f}, D(x) {_mean_last(history, 'd_real'):.3f}, "
-                  f"D(G(z)) {_mean_last(history, 'd_fake'):.3f}", flush=True)
+        end_of_epoch(run, epoch, sample_every=checkpoint_interval, checkpoint_every=checkpoint_interval,
+                     eval_fn=eval_fn, verbose=verbose, show=EPOCH_LINE)
 
-    return fit_with_dashboard(step, train_loader, num_epochs, history, G, D, fixed_z, dashboard=dashboard,
-                              verbose=verbose, on_epoch_end=on_epoch_end, log_every=log_every, desc="train_gan")
+    return fit_with_dashboard(step, train_loader, num_epochs, run, dashboard=dashboard, verbose=verbose,
+                              on_epoch_end=on_epoch_end, log_every=log_every, desc="train_gan")
 
 
-def prepare_models(G, D, device, seed, channels_last, n_samples: int):
-    """Shared set-up of the trainers: checks, seeding, memory format, and the fixed sampling noise.
-
-    Returns ``(device, latent_dim, fixed_z)`` with ``fixed_z`` of shape ``(n_samples, latent_dim)``.
-    """
-    device = check_device(device)
-    latent_dim = _check_models(G, D, device)
-    if seed is not None:
-        seed_everything(seed)
-    if channels_last == "auto":
-        channels_last = device.type == "cpu"
-    if channels_last:
-        G.to(memory_format=torch.channels_last)
-        D.to(memory_format=torch.channels_last)
-    fixed_z = torch.randn(n_samples, latent_dim, generator=torch.Generator().manual_seed(1234)).to(device)
-    return device, latent_dim, fixed_z
-
-
-def fit_with_dashboard(step, loader, num_epochs, history, G, D, fixed_z, *, dashboard="auto", verbose=True,
-                       **fit_options):
-    """``loop.fit`` in training mode, with the live dashboard in Jupyter (see ``course_utils.widgets``)."""
-    G.train()
-    D.train()
-    live = LiveDashboard(G, fixed_z) if verbose and dashboard_enabled(dashboard) else None
-    fit(step, loader, num_epochs, history, on_log=live, progress=verbose, verbose=verbose, **fit_options)
-    if live is not None:
-        live(history, force=True)
-    return history
-
-
-def checkpoint_epoch(G, D, opt_g, opt_d, fixed_z, history: dict, epoch: int, eval_fn=None,
-                     checkpoint_path=None, **extra) -> None:
-    """What the trainers do at a checkpoint epoch: samples (and metrics), then the checkpoint file.
-
-    A failing ``eval_fn`` or checkpoint write does not end the run: it is reported (printed and kept
-    in ``history["warnings"]``) and training goes on, so the history is never lost.
-    """
-    record_samples(G, fixed_z, history, epoch, eval_fn)
-    if checkpoint_path is not None:
-        save_or_warn(checkpoint_path, history, G=G, D=D, opt_g=opt_g, opt_d=opt_d, history=history, **extra)
-
-
-def warn_in_history(history: dict, message: str) -> None:
-    """Print ``message`` and keep it in ``history["warnings"]``."""
-    history.setdefault("warnings", []).append(message)
-    print(f"WARNING: {message}", flush=True)
-
-
-def save_or_warn(path, history: dict, /, **objects) -> bool:
-    """``save_checkpoint``; on a failed write, warn (naming the cause) and return False instead of raising."""
-    try:
-        save_checkpoint(path, **objects)
-        return True
-    except CheckpointWriteError as exc:
-        warn_in_history(history, f"epoch {history['epochs']}: {exc} Training goes on; the history is kept.")
-        return False
-
-
-@torch.no_grad()
-def record_samples(G, fixed_z, history: dict, epoch: int, eval_fn=None) -> None:
-    """Store ``G(fixed_z)`` (on CPU, float) and, if given, ``eval_fn(G)`` in the history."""
-    was_training = G.training
-    G.eval()
-    try:
-        images = G(fixed_z).float().cpu().contiguous()
-        history["samples"].append({"epoch": epoch, "images": images})
-        if eval_fn is not None:
-            try:
-                scores = eval_fn(G)
-                if not isinstance(scores, dict):
-                    raise TypeError(f"it must return a dict of scores, e.g. {{'fid': 31.2}}, not "
-                                    f"{type(scores).__name__}")
-                history["metrics"].append({"epoch": epoch, **scores})
-            except Exception as exc:  # noqa: BLE001 - a metric must not end the run
-                name = getattr(eval_fn, "__name__", "eval_fn")
-                warn_in_history(history, f"epoch {epoch}: eval_fn {name} failed ({type(exc).__name__}: {exc}); "
-                                "no metrics for this checkpoint, training goes on")
-    finally:
-        G.train(was_training)
-
-
-def _mean_last(history: dict, key: str) -> float:
-    values = history[key][-history["steps_per_epoch"]:] or [float("nan")]
-    return sum(values) / len(values)
-
-
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
-
-
-def save_path(name: str) -> Path:
-    """Where lessons write their runs: ``runs/<name>`` in the repository (git-ignored).
-
-    ``COURSE_RUNS_DIR`` moves that folder (the grader points it at each submission's temp dir).
-    """
-    folder = os.environ.get("COURSE_RUNS_DIR") or Path(__file__).resolve().parent.parent / "runs"
-    path = Path(folder) / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+HISTORY_KEYS = ["d_loss", "g_loss", "d_real", "d_fake"]
+EPOCH_LINE = {"D loss": "d_loss", "G loss": "g_loss", "D(x)": "d_real", "D(G(z))": "d_fake"}

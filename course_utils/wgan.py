@@ -17,18 +17,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .checkpoints import check_writable, load_checkpoint
-from .loop import autocast_context, check_step_result, make_adam, new_history
+from .loop import check_step_result
 from .models import init_weights
-from .training import (
-    _in_notebook,
-    _mean_last,
-    check_images,
-    checkpoint_epoch,
-    fit_with_dashboard,
-    g_step,
-    prepare_models,
-)
+from .trainer_kit import adam_settings, check_images, end_of_epoch, fit_with_dashboard, start_run
+from .training import g_step
 
 NORMS = ("layer", "instance", "none")
 
@@ -188,12 +180,12 @@ class _Groups:
 HISTORY_KEYS = ["d_loss", "g_loss", "d_real", "d_fake", "gp", "wasserstein"]
 
 
-def train_wgan_gp(G, D, loader, num_epochs: int, device, lr: float = 1e-4, betas=(0.0, 0.9),
-                  n_critic: int = 5, lambda_gp: float = 10.0, checkpoint_interval: int = 5,
-                  verbose: bool = True, *, step_fn=wgan_step, seed: int | None = 0, amp=False,
-                  channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None,
-                  resume_from=None, history: dict | None = None, n_samples: int = 64,
-                  log_every: int = 10, dashboard="auto") -> dict:
+def train_wgan_gp(G, D, loader, num_epochs: int, device, *, lr_g: float = 1e-4, lr_d: float | None = None,
+                  beta1: float = 0.0, beta2: float = 0.9, n_critic: int = 5, lambda_gp: float = 10.0,
+                  checkpoint_interval: int = 5, verbose: bool = True, step_fn=wgan_step, seed: int | None = 0,
+                  amp=False, channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None,
+                  resume_from=None, history: dict | None = None, n_samples: int = 64, log_every: int = 10,
+                  dashboard="auto", lr: float | None = None, betas=None) -> dict:
     """Train a WGAN-GP (lesson 5) and return its history.
 
     An epoch is one pass over ``loader``; every ``n_critic`` batches make one generator iteration
@@ -202,41 +194,33 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, lr: float = 1e-4, betas
     ``gp`` (the penalty without lambda), ``wasserstein`` (d_real - d_fake), ``d_loss``, ``g_loss``;
     ``samples`` from fixed noise and ``metrics`` (``eval_fn(G)``) every ``checkpoint_interval``
     epochs, when ``checkpoint_path`` (if given) is also written. ``amp``: bf16 autocast (True,
-    False or "auto"). ``resume_from``: a checkpoint to continue. Ctrl-C returns the history so far.
-    ``dashboard``: live plots in Jupyter, as in ``train_gan``.
+    False or "auto"). ``resume_from``: a checkpoint to continue, with this call's settings (see
+    ``course_utils.trainer_kit``). Ctrl-C returns the history so far. ``dashboard``: as in ``train_gan``.
+    Settings use the course's one vocabulary (``lr_g``, ``lr_d``, ``beta1``, ``beta2``); ``lr`` and
+    ``betas`` are the old names, still accepted with a warning.
     """
-    device, latent_dim, fixed_z = prepare_models(G, D, device, seed, channels_last, n_samples)
-    if checkpoint_path is not None:
-        check_writable(checkpoint_path)  # fail now, not after training
-    betas = tuple(float(b) for b in betas)  # Adam rejects a mix such as (0, 0.9)
-    opt_g = make_adam(G.parameters(), lr, betas, device)
-    opt_d = make_adam(D.parameters(), lr, betas, device)
-    if resume_from is not None:
-        history = load_checkpoint(resume_from, G=G, D=D, opt_g=opt_g, opt_d=opt_d)["history"]
-    if history is None:
-        history = new_history(HISTORY_KEYS, settings=dict(
-            lr=lr, betas=tuple(betas), n_critic=n_critic, lambda_gp=lambda_gp, latent_dim=latent_dim,
-            batch_size=getattr(loader, "batch_size", None), seed=seed, amp=amp,
-            loss="L_D = -E[D(real)] + E[D(fake)] + lambda*GP; L_G = -E[D(fake)]"))
-    autocast = autocast_context(device, amp)
+    settings = adam_settings("train_wgan_gp", lr_g, lr_d, beta1, beta2, lr=lr, betas=betas)
+    run = start_run(G, D, device, "train_wgan_gp", settings=settings, history_keys=HISTORY_KEYS, seed=seed,
+                    channels_last=channels_last, n_samples=n_samples, amp=amp, checkpoint_path=checkpoint_path,
+                    resume_from=resume_from, history=history, record=dict(
+                        n_critic=n_critic, lambda_gp=lambda_gp, batch_size=getattr(loader, "batch_size", None),
+                        loss="L_D = -E[D(real)] + E[D(fake)] + lambda*GP; L_G = -E[D(fake)]"))
 
     def step(real):
-        real = check_images(real, "train_wgan_gp").to(device, non_blocking=True)
-        with autocast:
-            return check_step_result(step_fn, step_fn(D, G, real, opt_d, opt_g, n_critic, lambda_gp, latent_dim),
-                                     set(HISTORY_KEYS))
+        real = check_images(real, "train_wgan_gp").to(run.device, non_blocking=True)
+        with run.autocast:
+            return check_step_result(step_fn, step_fn(D, G, real, run.opt_d, run.opt_g, n_critic, lambda_gp,
+                                                      run.latent_dim), set(HISTORY_KEYS))
 
     def on_epoch_end(epoch):
-        if checkpoint_interval and epoch % checkpoint_interval == 0:
-            checkpoint_epoch(G, D, opt_g, opt_d, fixed_z, history, epoch, eval_fn, checkpoint_path)
-        if verbose and not _in_notebook():
-            m = {k: _mean_last(history, k) for k in ("d_real", "d_fake", "wasserstein", "gp")}
-            print(f"epoch {epoch}: D(real) {m['d_real']:.3f}, D(fake) {m['d_fake']:.3f}, "
-                  f"W estimate {m['wasserstein']:.3f}, GP {m['gp']:.4f}", flush=True)
+        end_of_epoch(run, epoch, sample_every=checkpoint_interval, checkpoint_every=checkpoint_interval,
+                     eval_fn=eval_fn, verbose=verbose, show=EPOCH_LINE)
 
-    return fit_with_dashboard(step, _Groups(loader, n_critic), num_epochs, history, G, D, fixed_z,
-                              dashboard=dashboard, verbose=verbose, on_epoch_end=on_epoch_end,
-                              log_every=log_every, desc="train_wgan_gp")
+    return fit_with_dashboard(step, _Groups(loader, n_critic), num_epochs, run, dashboard=dashboard,
+                              verbose=verbose, on_epoch_end=on_epoch_end, log_every=log_every, desc="train_wgan_gp")
+
+
+EPOCH_LINE = {"D(real)": "d_real", "D(fake)": "d_fake", "W estimate": "wasserstein", "GP": "gp"}
 
 
 def plot_wgan_history(history: dict, smooth_width: int = 25, title: str = ""):

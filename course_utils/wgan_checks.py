@@ -1,4 +1,4 @@
-"""Self-checks for lesson 5 (WGAN-GP). Each returns a :class:`~course_utils.checks.CheckReport`.
+"""Self-checks for lesson 5 (WGAN-GP). Each returns a :class:`~course_utils.checking.CheckReport`.
 
 The gradient-penalty check uses probe critics whose input gradient is known exactly (a linear
 critic ``D(x) = <a, x>`` has gradient ``a`` at every point), so the penalty has one right value,
@@ -9,10 +9,9 @@ a per-pixel or normal epsilon from one uniform epsilon per image.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .checks import CheckReport, _match, _run, expect_scalar, uses_layer
+from .checking import CheckReport, bce, call_student, expect_scalar, match_variant, uses_layer
 
 
 def _batchnorms(model: nn.Module) -> list[str]:
@@ -27,8 +26,8 @@ def check_critic(D: nn.Module, image_size: int = 64, channels: int = 3) -> Check
     """
     r = CheckReport(f"critic {D.__name__ if isinstance(D, type) else type(D).__name__}")
     if isinstance(D, type):
-        ok, D = _run(r, f"{D.__name__}(width=16, image_size={image_size})",
-                     lambda: D(width=16, image_size=image_size))
+        ok, D = call_student(r, f"{D.__name__}(width=16, image_size={image_size})",
+                             lambda: D(width=16, image_size=image_size))
         if not ok:
             return r
     if not r.expect(isinstance(D, nn.Module), "is an nn.Module",
@@ -45,7 +44,7 @@ def check_critic(D: nn.Module, image_size: int = 64, channels: int = 3) -> Check
         device = next(D.parameters()).device
         x = torch.rand(8, channels, image_size, image_size, generator=torch.Generator().manual_seed(0))
         x = x.mul(2).sub(1).to(device).requires_grad_(True)
-        ok, out = _run(r, f"D(x) with x of shape (8, {channels}, {image_size}, {image_size})", D, x)
+        ok, out = call_student(r, f"D(x) with x of shape (8, {channels}, {image_size}, {image_size})", D, x)
         if not ok:
             return r
         if not r.expect(tuple(out.shape) in ((8, 1), (8,)),
@@ -53,7 +52,7 @@ def check_critic(D: nn.Module, image_size: int = 64, channels: int = 3) -> Check
                         f"expected shape (8, 1), got {tuple(out.shape)}: end with a conv/linear to 1 "
                         "channel and flatten"):
             return r
-        ok, alone = _run(r, "D(x[:2])", D, x[:2].detach())
+        ok, alone = call_student(r, "D(x[:2])", D, x[:2].detach())
         if ok:
             same = torch.allclose(alone.reshape(-1).float(), out[:2].reshape(-1).float(),
                                   atol=1e-4, rtol=1e-3)
@@ -120,21 +119,21 @@ def check_gradient_penalty(fn) -> CheckReport:
     unit = torch.ones(shape) / shape.numel() ** 0.5
     for i, (label, a, want) in enumerate((("zero gradient", torch.zeros(shape), 1.0),
                                           ("unit-norm gradient", unit, 0.0))):
-        ok, gp = _run(r, f"gradient_penalty on a critic with {label}", fn, _LinearCritic(a), real, fake)
+        ok, gp = call_student(r, f"gradient_penalty on a critic with {label}", fn, _LinearCritic(a), real, fake)
         if not ok:
             return r
         if i == 0 and not expect_scalar(r, gp, "average over the batch with .mean()"):
             return r
-        _match(r, float(gp.detach()), {**_gp_variants(a, len(real)), "correct": torch.tensor(want)},
+        match_variant(r, float(gp.detach()), {**_gp_variants(a, len(real)), "correct": torch.tensor(want)},
                f"{label}: {want:g} by hand")
     a = torch.randn(shape, generator=torch.Generator().manual_seed(5))
     a = a * torch.tensor([0.2, 1.0, 2.0]).view(3, 1, 1)  # channels differ: wrong-dim norms differ
     a = 3 * a / a.norm()  # ||a|| = 3 -> penalty exactly (3 - 1)^2 = 4
     D = _LinearCritic(a)
-    ok, gp = _run(r, "gradient_penalty(D, real, fake)", fn, D, real, fake)
+    ok, gp = call_student(r, "gradient_penalty(D, real, fake)", fn, D, real, fake)
     if not ok:
         return r
-    _match(r, float(gp.detach()), _gp_variants(a, len(real)), "norm over all non-batch dims")
+    match_variant(r, float(gp.detach()), _gp_variants(a, len(real)), "norm over all non-batch dims")
     value_ok = r.items[-1][0]
     r.expect(gp.requires_grad, "the penalty can be backpropagated to D (create_graph=True)",
              "the penalty has no gradient: pass create_graph=True to torch.autograd.grad so that "
@@ -185,21 +184,20 @@ def check_critic_loss(fn, lambda_gp: float = 10.0) -> CheckReport:
     g = torch.Generator().manual_seed(0)
     real, fake = torch.randn(32, 1, generator=g) + 2, torch.randn(32, 1, generator=g) - 1
     gp = torch.tensor(0.1)
-    ok, hand = _run(r, "critic_loss(zeros, zeros, gp=1)", fn, torch.zeros(8, 1), torch.zeros(8, 1),
-                    torch.tensor(1.0), lambda_gp)
+    ok, hand = call_student(r, "critic_loss(zeros, zeros, gp=1)", fn, torch.zeros(8, 1), torch.zeros(8, 1),
+                            torch.tensor(1.0), lambda_gp)
     if not ok:
         return r
     if not expect_scalar(r, hand, "average the scores over the batch"):
         return r
     r.expect(abs(float(hand) - lambda_gp) < 1e-5, f"critic_loss(0, 0, gp=1) = lambda = {lambda_gp:g}",
              f"critic_loss(0, 0, gp=1) = {float(hand):.4f}, expected lambda_gp * 1 = {lambda_gp:g}")
-    ok, got = _run(r, "critic_loss(real_logits, fake_logits, gp, lambda_gp)", fn, real, fake, gp, lambda_gp)
+    ok, got = call_student(r, "critic_loss(real_logits, fake_logits, gp, lambda_gp)", fn, real, fake, gp, lambda_gp)
     if not ok:
         return r
     w = real.mean() - fake.mean()
-    bce = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-           + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))) / 2
-    _match(r, float(got), {
+    averaged_bce = (bce(real, 1) + bce(fake, 0)) / 2  # lessons 2-3's D loss
+    match_variant(r, float(got), {
         "correct": -w + lambda_gp * gp,
         "the signs are swapped: the critic should score real images high, so L_D = -E[D(real)] + "
         "E[D(fake)] + lambda * GP": w + lambda_gp * gp,
@@ -207,7 +205,7 @@ def check_critic_loss(fn, lambda_gp: float = 10.0) -> CheckReport:
         "lambda is missing: + lambda_gp * gp": -w + gp,
         "abs() hides the loss's sign: write the loss as it is": (-w + lambda_gp * gp).abs(),
         "this is the BCE loss of lessons 2-3; the critic's raw scores enter the loss directly":
-            bce + lambda_gp * gp,
+            averaged_bce + lambda_gp * gp,
         "the scores are summed: take the mean over the batch": -(real.sum() - fake.sum()) + lambda_gp * gp,
     }, "L_D = -E[D(real)] + E[D(fake)] + lambda * GP")
     return r
@@ -217,16 +215,16 @@ def check_wgan_generator_loss(fn) -> CheckReport:
     """``fn(fake_logits)`` = ``-E[D(fake)]``."""
     r = CheckReport("wgan_generator_loss")
     fake = torch.randn(32, 1, generator=torch.Generator().manual_seed(1)) - 1
-    ok, got = _run(r, "wgan_generator_loss(fake_logits)", fn, fake)
+    ok, got = call_student(r, "wgan_generator_loss(fake_logits)", fn, fake)
     if not ok:
         return r
     if not expect_scalar(r, got):
         return r
-    _match(r, float(got), {
+    match_variant(r, float(got), {
         "correct": -fake.mean(),
         "the sign is wrong: G wants high critic scores, so L_G = -E[D(fake)]": fake.mean(),
         "this is the BCE generator loss of lesson 3; WGAN uses the raw score: -E[D(fake)]":
-            F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake)),
+            bce(fake, 1),
         "abs() hides the sign: L_G = -E[D(fake)]": fake.mean().abs(),
         "the scores are summed: take the mean": -fake.sum(),
     }, "L_G = -E[D(fake)]")
@@ -264,8 +262,8 @@ def check_wgan_step(fn, n_critic: int = 5) -> CheckReport:
     batch = 4
     real = torch.rand(n_critic * batch, 3, 8, 8, generator=torch.Generator().manual_seed(4)).mul(2).sub(1)
     opt_d, opt_g = _CountingSGD(D.parameters(), watch=G.parameters()), _CountingSGD(G.parameters())
-    ok, out = _run(r, "wgan_step(D, G, real, opt_d, opt_g, n_critic, lambda_gp, latent_dim)", fn,
-                   D, G, real, opt_d, opt_g, n_critic, 10.0, G.latent_dim)
+    ok, out = call_student(r, "wgan_step(D, G, real, opt_d, opt_g, n_critic, lambda_gp, latent_dim)", fn,
+                           D, G, real, opt_d, opt_g, n_critic, 10.0, G.latent_dim)
     if not ok:
         return r
     r.expect(opt_d.steps == n_critic, f"{n_critic} critic updates",

@@ -180,7 +180,7 @@ def test_course_data_home_moves_the_data_folder(tmp_path, monkeypatch):
     assert data.data_root() == tmp_path / "home" and (tmp_path / "home").is_dir()
     assert list((tmp_path / "home").iterdir()) == []  # the write test leaves nothing behind
     assert "COURSE_DATA_HOME" in data.__doc__
-    assert str(tmp_path / "home") in data._missing_message("X", "DIR", ["f"], None)
+    assert str(tmp_path / "home") in data.missing_message("X", "DIR", ["f"], None)
 
 
 # ----------------------------------------------------------------------------- 3. missing flower images

@@ -102,13 +102,13 @@ def test_relative_data_dir_is_found_from_the_repository_root(tmp_path, monkeypat
     try:
         monkeypatch.chdir(tmp_path)  # not the repository root
         monkeypatch.setenv("COURSE_DATA_DIR", "runs/relative-data-dir-test")
-        assert data._prefetched_dir() == inside.resolve()
+        assert data.prefetched_dir() == inside.resolve()
         (tmp_path / "here").mkdir()
         monkeypatch.setenv("COURSE_DATA_DIR", "here")  # the current folder comes first
-        assert data._prefetched_dir() == (tmp_path / "here").resolve()
+        assert data.prefetched_dir() == (tmp_path / "here").resolve()
         monkeypatch.setenv("COURSE_DATA_DIR", "nowhere")
         with pytest.raises(DataNotFoundError, match="absolute path is safest") as err:
-            data._prefetched_dir()
+            data.prefetched_dir()
         assert str(tmp_path / "nowhere") in str(err.value)
     finally:
         inside.rmdir()

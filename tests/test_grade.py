@@ -6,15 +6,17 @@ typical mistake. One batch run (one kernel per submission, quick mode) feeds mos
 
 import ast
 import csv
+import importlib
 import io
 import json
-import re
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from course_utils import grade
+from course_utils import grade, grade_kernel
+from course_utils.checks import check_g_step
+from course_utils.grading_hidden import REFERENCES
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
@@ -69,6 +71,12 @@ BROKEN = {
                      {"generator_loss": 1, "d_step": 0, "g_step": 2},
                      {"d_step": "gradients flowed into G during the D step"},
                      {"d_step": "failed"}),
+    # g_step calls the notebook's generator_loss: it is graded with the reference one, so keeps its points
+    "fake_target_g_loss_03": (lambda: _broken("03", "generator_loss", "torch.ones_like(fake_logits)",
+                                              "torch.zeros_like(fake_logits)"),
+                              {"generator_loss": 0, "d_step": 3, "g_step": 2},
+                              {"generator_loss": "fakes are labelled 0 in the G step"},
+                              {"generator_loss": "failed", "g_step": "passed"}),
 }
 
 
@@ -188,29 +196,43 @@ def test_submissions_cannot_touch_the_grader_or_each_other(graded):
         assert not (where / "written_by_student.txt").exists()
 
 
-PER_IMAGE_EPS = "torch.rand(real.size(0), 1, 1, 1"
+PER_IMAGE_EPS = "torch.rand(real.size(0), 1, 1, 1, device=real.device)"
+# name -> (notebook, {exercise: points}, {exercise: text expected in its messages}); lesson 5 in its own batch
+BROKEN_05 = {
+    "per_pixel_eps_05": (lambda: _broken("05", "gradient_penalty", PER_IMAGE_EPS, "torch.rand_like(real)"),
+                         {"critic": 2, "gradient_penalty": 0, "critic_loss": 2, "wgan_generator_loss": 1,
+                          "wgan_step": 3},
+                         {"gradient_penalty": "per-pixel epsilon"}),
+    # wgan_step calls the notebook's gradient_penalty, which raises: graded with the reference, it keeps its points
+    "gp_of_a_batch_05": (lambda: _broken("05", "gradient_penalty", "D(x_hat).sum()", "D(x_hat)"),
+                         {"critic": 2, "gradient_penalty": 0, "critic_loss": 2, "wgan_generator_loss": 1,
+                          "wgan_step": 3},
+                         {"gradient_penalty": "grad can be implicitly created only for scalar outputs"}),
+}
 
 
-def test_per_pixel_epsilon_in_lesson_5(tmp_path):
-    lesson = next((lesson for name, lesson in LESSONS.items() if name.startswith("05")), None)
-    if lesson is None:
-        pytest.skip("solutions/05_*.ipynb has no exercise metadata yet, so lesson 5 cannot be graded: "
-                    "the per-pixel epsilon case runs once it has")
-    nb = json.loads(Path(lesson["path"]).read_text())
-    hits = [(c, c["metadata"]["exercise"]) for c in nb["cells"]
-            if "exercise" in c["metadata"] and PER_IMAGE_EPS in "".join(c["source"])]
-    if not hits:
-        pytest.skip(f"no lesson-5 exercise cell draws epsilon with {PER_IMAGE_EPS!r}")
-    cell, meta = hits[0]
-    cell["source"] = "".join(cell["source"]).replace(PER_IMAGE_EPS + ", device=real.device)",
-                                                     "torch.rand_like(real)").replace(PER_IMAGE_EPS + ")",
-                                                                                     "torch.rand_like(real)")
-    path = tmp_path / "per_pixel_eps_05.ipynb"
-    path.write_text(json.dumps(nb))
-    r = grade.grade_notebook(path, LESSONS, cell_timeout=120, total_timeout=480)
+@pytest.fixture(scope="module")
+def graded_05(tmp_path_factory):
+    """Grade the lesson-5 broken set (lesson 5's cells take longer than the batch's cell limit)."""
+    if not any(name.startswith("05") for name in LESSONS):
+        pytest.skip("solutions/05_*.ipynb declares no exercises, so lesson 5 cannot be graded")
+    folder, out = tmp_path_factory.mktemp("submissions_05"), tmp_path_factory.mktemp("grades_05")
+    for name, (make, *_) in BROKEN_05.items():
+        (folder / f"{name}.ipynb").write_text(json.dumps(make()))
+    reports = grade.grade_all([str(folder)], out, cell_timeout=120, total_timeout=480)
+    return {r["student"]: r for r in reports}
+
+
+@pytest.mark.parametrize("name", list(BROKEN_05))
+def test_lesson_5_mistakes_cost_their_own_points_once(graded_05, name):
+    _, points, messages = BROKEN_05[name]
+    r = graded_05[name]
     ex = _exercises(r)
-    assert ex[meta["id"]]["points"] == 0 and ex[meta["id"]]["status"] == "failed", grade.format_report(r)
-    assert r["score"] == r["max"] - meta["points"], grade.format_report(r)
+    assert {i: e["points"] for i, e in ex.items()} == points, grade.format_report(r)
+    assert r["score"] == r["max"] - 3 and r["error"] is None, grade.format_report(r)
+    for i, text in messages.items():
+        assert ex[i]["status"] == "failed" and any(text in m for m in ex[i]["messages"]), ex[i]["messages"]
+    assert ex["wgan_step"]["status"] == "passed" and not ex["wgan_step"]["messages"]
 
 
 # ----------------------------------------------------------------------------- without a kernel
@@ -240,13 +262,12 @@ def _kernel_grade(ns: dict, exercise_id: str) -> dict:
     """Run the in-kernel part of the grader in this process and score it."""
     lesson = next(lesson for lesson in LESSONS.values() for e in lesson["exercises"] if e["id"] == exercise_id)
     ex = next(e for e in lesson["exercises"] if e["id"] == exercise_id)
-    spec = json.dumps({k: ex[k] for k in ("id", "check", "names", "trusted")})
     buf = io.StringIO()
     with redirect_stdout(buf):
-        grade._kernel_grade(ns, spec, "n0nce")
-    result = json.loads(re.search(r"<<n0nce>>(.*?)<<n0nce>>", buf.getvalue(), re.S).group(1))
+        grade_kernel.kernel_grade(ns, grade_kernel.kernel_spec(lesson, ex), "n0nce")
+    result = grade_kernel.read_result(buf.getvalue(), "n0nce")
     run = {"errors": [], "timeouts": [], "kernel": "ok", "grading_output": {}}
-    return grade._score_exercise(ex, result, None, run)
+    return grade.score_exercise(ex, result, None, run)
 
 
 def _namespace(code: str) -> dict:
@@ -283,6 +304,53 @@ def test_hidden_seeded_run_catches_what_the_self_check_misses():
     row = _kernel_grade(ns, "d_step")
     assert row["checks"][0]["items"] and all(ok for ok, _ in row["checks"][0]["items"])  # self-check passes
     assert row["points"] == 0 and any("each call must do exactly one D update" in m for m in row["messages"])
+
+
+STUDENT_G_STEP = ("import torch\nimport torch.nn.functional as F\n"
+                  "def g_step(D, G, opt_g, batch_size, latent_dim, device):\n"
+                  "    loss = generator_loss(D(G(torch.randn(batch_size, latent_dim, device=device))))\n"
+                  "    opt_g.zero_grad(); loss.backward(); opt_g.step()\n"
+                  "    return loss.detach()\n")
+FAKE_TARGET_G_LOSS = ("def generator_loss(fake_logits):  # target 0: the mistake\n"
+                      "    return F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))\n")
+
+
+def test_each_exercise_is_graded_with_the_reference_of_the_others():
+    ns = _namespace(STUDENT_G_STEP + FAKE_TARGET_G_LOSS)
+    own_loss = ns["generator_loss"]
+    assert "G's target is 1" in " ".join(check_g_step(ns["g_step"]).failures)  # with its own loss, g_step fails
+    row = _kernel_grade(ns, "g_step")
+    assert (row["points"], row["status"]) == (2, "passed"), row["messages"]
+    assert ns["generator_loss"] is own_loss  # the notebook's own function is back
+    row = _kernel_grade(ns, "generator_loss")  # the mistake costs its own point
+    assert row["points"] == 0 and any("target is 1" in m for m in row["messages"])
+
+
+def test_a_missing_dependency_is_lent_and_taken_back():
+    ns = _namespace(STUDENT_G_STEP)  # generator_loss's cell never ran
+    assert _kernel_grade(ns, "g_step")["points"] == 2
+    assert "generator_loss" not in ns
+
+
+def test_instance_noise_with_one_draw_for_both_scores_zero():
+    ns = _namespace("import torch\nfrom course_utils.stability_checks import check_instance_noise\n"
+                    "def instance_noise(real, fake, std):\n"
+                    "    noise = std * torch.randn_like(real)\n"
+                    "    return real + noise, fake + noise\n")
+    row = _kernel_grade(ns, "instance_noise")
+    assert (row["points"], row["status"]) == (0, "failed")
+    assert len(row["messages"]) == 1 and "same noise tensor was added to real and fake" in row["messages"][0]
+
+
+@pytest.mark.parametrize("name", list(LESSONS))
+def test_every_exercise_has_a_reference_that_passes_its_self_check(name):
+    """The grader lends these references to the other exercises, so each must be right."""
+    for ex in LESSONS[name]["exercises"]:
+        missing = set(ex["names"]) - set(REFERENCES)
+        assert not missing, f"{ex['id']}: add {missing} to course_utils.grading_hidden.REFERENCES"
+        checks = {n: getattr(importlib.import_module(m), n) for n, m in ex["trusted"].items()}
+        report = eval(ex["check"], {**checks, **REFERENCES, "latent_dim": 100, "image_size": 32})  # noqa: S307
+        assert report.passed, report
 
 
 # ----------------------------------------------------------------------------- every exercise is graded

@@ -21,9 +21,9 @@ from course_utils.stability import (
     train_stable_gan,
 )
 from course_utils.stability_checks import (
+    check_count_modes,
     check_grad_norm,
     check_instance_noise,
-    check_modes_covered,
     check_smoothed_d_loss,
 )
 from course_utils.toy import ToyDiscriminator, ring_centers, ring_loader, toy_models
@@ -224,7 +224,7 @@ def test_self_checks_pass_the_solutions_and_name_the_mistakes():
     per_param = lambda m: sum(p.grad.norm().item() for p in m.parameters() if p.grad is not None)  # noqa: E731
     assert "one norm over all" in str(check_grad_norm(per_param))
 
-    assert check_modes_covered(count_modes).passed
+    assert check_count_modes(count_modes).passed
     any_sample = lambda p, c, d: int((mode_counts(p, c, d) > 0).sum())  # noqa: E731
-    assert "stray sample" in str(check_modes_covered(any_sample))
+    assert "stray sample" in str(check_count_modes(any_sample))
     assert "not implemented" in str(check_grad_norm(lambda m: (_ for _ in ()).throw(NotImplementedError)))

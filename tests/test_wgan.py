@@ -184,7 +184,7 @@ def test_train_wgan_gp_history(tmp_path):
     G, D = FlowerGenerator(latent_dim=8, width=4, image_size=32), Critic(width=4, image_size=32)
     ckpt = tmp_path / "wgan.pt"
     history = train_wgan_gp(G, D, loader, 2, "cpu", checkpoint_interval=1, verbose=False,
-                            checkpoint_path=ckpt, n_samples=4, betas=(0, 0.9))
+                            checkpoint_path=ckpt, n_samples=4, beta1=0.0, beta2=0.9)
     steps = 2 * (8 // 5)  # 8 batches per epoch -> 1 generator iteration of 5 critic updates
     for key in ("d_real", "d_fake", "gp", "wasserstein", "d_loss", "g_loss"):
         assert len(history[key]) == steps, key

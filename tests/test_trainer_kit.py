@@ -1,0 +1,77 @@
+"""The trainer kit: one vocabulary and one resume rule in every trainer (lessons 3, 4 and 5)."""
+
+import pytest
+import torch
+
+from course_utils import Discriminator, Generator, TensorLoader, load_checkpoint, train_gan
+from course_utils.stability import train_stable_gan
+from course_utils.toy import ring_loader, toy_models
+from course_utils.trainer_kit import adam_settings
+from course_utils.wgan import Critic, FlowerGenerator, train_wgan_gp
+
+
+def _gan(tmp_path, name, epochs, **kw):
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    G, D = Generator(latent_dim=8, width=4), Discriminator(width=4)
+    path = tmp_path / name
+    train_gan(G, D, TensorLoader(images, batch_size=16), epochs, "cpu", verbose=False, dashboard=False,
+              checkpoint_interval=1, n_samples=4, checkpoint_path=path, **kw)
+    return path
+
+
+def _wgan(tmp_path, name, epochs, **kw):
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    G, D = FlowerGenerator(latent_dim=8, width=4, image_size=32), Critic(width=4, image_size=32)
+    path = tmp_path / name
+    train_wgan_gp(G, D, TensorLoader(images, batch_size=8), epochs, "cpu", verbose=False, dashboard=False,
+                  checkpoint_interval=1, n_samples=4, checkpoint_path=path, **kw)
+    return path
+
+
+def _stable(tmp_path, name, epochs, **kw):
+    G, D = toy_models(seed=0)
+    path = tmp_path / name
+    train_stable_gan(G, D, ring_loader(n=512, batch_size=128, seed=0), epochs, "cpu", verbose=False,
+                     checkpoint_every=1, checkpoint_path=str(path), **kw)
+    return path
+
+
+@pytest.mark.parametrize("train", [_gan, _wgan, _stable], ids=["train_gan", "train_wgan_gp", "train_stable_gan"])
+def test_resume_applies_this_calls_settings_and_keeps_the_optimizer_state(tmp_path, train):
+    first = train(tmp_path, "first.pt", 1, lr_g=2e-4, lr_d=2e-4, beta1=0.5)
+    before = load_checkpoint(first)
+    second = train(tmp_path, "second.pt", 1, lr_g=5e-4, lr_d=1e-3, beta1=0.9, resume_from=first)
+    after = load_checkpoint(second)
+    groups_g, groups_d = after["opt_g"]["param_groups"][0], after["opt_d"]["param_groups"][0]
+    assert groups_g["lr"] == 5e-4 and groups_d["lr"] == 1e-3  # this call's settings, not the checkpoint's
+    assert groups_d["betas"][0] == 0.9
+    steps = [s["step"] for s in before["opt_d"]["state"].values()]
+    steps_after = [s["step"] for s in after["opt_d"]["state"].values()]
+    assert all(b > a for a, b in zip(steps, steps_after))  # the moments and step counts were kept
+    history = after["history"]
+    assert history["epochs"] == 2 and history["resumed"][-1]["lr_d"] == 1e-3 and history["resumed"][-1]["epoch"] == 1
+
+
+@pytest.mark.parametrize("train", [_gan, _wgan, _stable], ids=["train_gan", "train_wgan_gp", "train_stable_gan"])
+def test_lr_d_defaults_to_lr_g(tmp_path, train):
+    state = load_checkpoint(train(tmp_path, "c.pt", 1, lr_g=3e-4))
+    assert state["opt_d"]["param_groups"][0]["lr"] == state["opt_g"]["param_groups"][0]["lr"] == 3e-4
+    assert state["history"]["settings"]["lr_d"] == 3e-4
+
+
+def test_old_names_still_work_with_a_warning(tmp_path):
+    with pytest.warns(FutureWarning, match="learning_rate=.... is the old name: use lr_g and lr_d"):
+        state = load_checkpoint(_gan(tmp_path, "a.pt", 1, learning_rate=1e-3))
+    assert state["opt_d"]["param_groups"][0]["lr"] == 1e-3 and state["opt_g"]["param_groups"][0]["lr"] == 1e-3
+    with pytest.warns(FutureWarning, match="betas=.... is the old name"):
+        state = load_checkpoint(_wgan(tmp_path, "b.pt", 1, lr=3e-4, betas=(0.0, 0.99)))
+    assert state["opt_g"]["param_groups"][0]["betas"] == (0.0, 0.99)
+    assert state["opt_g"]["param_groups"][0]["lr"] == 3e-4
+
+
+def test_adam_settings_names_an_unknown_setting():
+    with pytest.raises(TypeError, match="unexpected setting 'lr_x'"):
+        adam_settings("train_gan", 2e-4, None, 0.5, 0.999, lr_x=1.0)
+    assert adam_settings("t", 1e-4, None, 0.0, 0.9) == {"lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9}
