@@ -61,7 +61,8 @@ def default_window(history: dict) -> int:
 
 def _describe(values, window: int) -> dict:
     x = np.asarray(values[-window:], dtype=np.float64)
-    s = smooth(x, max(5, window // 10))
+    width = min(len(x), max(5, window // 10))
+    s = smooth(x, width)[width - 1:]  # full-width averages only: no value rests on one raw batch
     return {"mean": float(x.mean()), "std": float(x.std()), "smoothed_std": float(s.std()),
             "drift": float(s[-1] - s[0])}
 
@@ -121,9 +122,10 @@ def assess_equilibrium(history: dict, window: int | None = None, verbose: bool =
     d, d_real, d_fake = a["d_loss"], a["d_real"]["mean"], a["d_fake"]["mean"]
     facts = f"D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f}, D loss {d['mean']:.3f}"
     if d["mean"] < D_DOMINANT_LOSS or d_fake < MIN_D_FAKE:
-        verdict, text = "d_dominant", ("D DOMINATES: it separates real from fake almost perfectly, and "
-                                       "G's learning signal fades (lesson 4 measures it). Weaken D: lower "
-                                       "its lr, label smoothing, instance noise, dropout, train it less often.")
+        verdict, text = "d_dominant", ("D DOMINATES: it separates real from fake almost perfectly, so G "
+                                       "learns only to fool a D that rejects everything (lesson 4 shows what "
+                                       "follows). Weaken D: lower its lr, label smoothing, instance noise, "
+                                       "dropout, train it less often.")
     elif d["mean"] > D_FAILING_LOSS:
         verdict, text = "d_failing", "D IS AT OR BELOW CHANCE: it no longer tells real from fake; G is ahead."
     elif d["smoothed_std"] > MAX_SMOOTHED_STD or abs(d["drift"]) > MAX_DRIFT:

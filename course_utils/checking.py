@@ -76,6 +76,19 @@ def call_student(report: CheckReport, what: str, fn, *args):
     return False, None
 
 
+def build_model(report: CheckReport, model, *args, **kwargs):
+    """``model`` itself, or, when it is a class, ``model(*args, **kwargs)`` built safely.
+
+    Self-checks take the student's class so that an unfinished ``__init__`` (an exercise stub) is
+    reported as "not implemented yet" instead of a traceback in the check cell. Returns
+    ``(True, instance)`` or ``(False, None)``.
+    """
+    if not isinstance(model, type):
+        return True, model
+    shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    return call_student(report, f"{model.__name__}({shown})", lambda: model(*args, **kwargs))
+
+
 def expect_scalar(r: CheckReport, value, hint: str = "average over the batch") -> bool:
     """A loss must be a 0-dim tensor; record the check and return whether it held."""
     return r.expect(isinstance(value, torch.Tensor) and value.dim() == 0, "returns a scalar tensor",

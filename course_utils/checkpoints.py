@@ -1,4 +1,4 @@
-"""Checkpoints (written atomically, read with ``weights_only=True``), shipped generators and sampling."""
+"""Checkpoints (atomic writes, ``weights_only=True`` reads), generator files from a fixed registry, histories."""
 
 from __future__ import annotations
 

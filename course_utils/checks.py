@@ -14,7 +14,16 @@ import copy
 import torch
 from torch import nn
 
-from .checking import CheckReport, bce, call_student, expect_scalar, match_variant, probe_models, uses_layer
+from .checking import (
+    CheckReport,
+    bce,
+    build_model,
+    call_student,
+    expect_scalar,
+    match_variant,
+    probe_models,
+    uses_layer,
+)
 
 __all__ = ["CheckReport", "expect_scalar", "uses_layer", "check_sample_latent", "check_generator",
            "check_parameter_count", "check_discriminator", "check_discriminator_loss", "check_generator_loss",
@@ -52,8 +61,14 @@ def check_sample_latent(fn, latent_dim: int = 100) -> CheckReport:
 
 
 def check_generator(G: nn.Module, latent_dim: int = 100, image_shape=(1, 28, 28)) -> CheckReport:
-    """A generator maps ``(B, latent_dim)`` to ``(B, *image_shape)`` in [-1, 1], ending in tanh (lesson 1)."""
-    r = CheckReport(f"generator {type(G).__name__}")
+    """A generator maps ``(B, latent_dim)`` to ``(B, *image_shape)`` in [-1, 1], ending in tanh (lesson 1).
+
+    ``G`` is a model, or a class that is then built as ``G(latent_dim)``.
+    """
+    r = CheckReport(f"generator {G.__name__ if isinstance(G, type) else type(G).__name__}")
+    ok, G = build_model(r, G, latent_dim)
+    if not ok:
+        return r
     if not r.expect(isinstance(G, nn.Module), "is an nn.Module", f"expected an nn.Module, got {type(G).__name__}"):
         return r
     r.expect(getattr(G, "latent_dim", None) == latent_dim, f"G.latent_dim == {latent_dim}",
@@ -89,8 +104,11 @@ def check_generator(G: nn.Module, latent_dim: int = 100, image_shape=(1, 28, 28)
 
 
 def check_parameter_count(fn, model: nn.Module) -> CheckReport:
-    """``fn(model)`` must count the trainable parameters (lesson 1)."""
+    """``fn(model)`` must count the trainable parameters (lesson 1); ``model`` may be a class, built with ``()``."""
     r = CheckReport("count_parameters")
+    ok, model = build_model(r, model)
+    if not ok:
+        return r
     ok, n = call_student(r, "count_parameters(model)", fn, model)
     if ok:
         want = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -102,8 +120,14 @@ def check_parameter_count(fn, model: nn.Module) -> CheckReport:
 # ----------------------------------------------------------------------------- lesson 2
 
 def check_discriminator(D: nn.Module, image_shape=(1, 28, 28)) -> CheckReport:
-    """A discriminator maps ``(B, *image_shape)`` to one **logit** per image, ``(B, 1)`` (lesson 2)."""
-    r = CheckReport(f"discriminator {type(D).__name__}")
+    """A discriminator maps ``(B, *image_shape)`` to one **logit** per image, ``(B, 1)`` (lesson 2).
+
+    ``D`` is a model, or a class that is then built as ``D()``.
+    """
+    r = CheckReport(f"discriminator {D.__name__ if isinstance(D, type) else type(D).__name__}")
+    ok, D = build_model(r, D)
+    if not ok:
+        return r
     was_training = D.training
     D.train()
     try:

@@ -108,7 +108,8 @@ def _balance_findings(history: dict, window: int | None) -> tuple[list, str]:
     if d_loss - floor < D_DOMINANT_LOSS or d_fake < DOMINANT_D_FAKE:
         found.append(("discriminator dominance", f"D(G(z)) {d_fake:.2f} (dominant below {DOMINANT_D_FAKE}) "
                       f"or D loss {d_loss:.3f} (dominant below {floor + D_DOMINANT_LOSS:.2f}): D rejects "
-                      f"the fakes and G's gradient ({g_grad:.3g}) is starved. Weaken D."))
+                      f"the fakes. G's gradient norm here: {g_grad:.3g} (whether it is small shows only "
+                      "against a healthy run's). Weaken D, or use the non-saturating G loss."))
     elif d_loss - floor > LOG2 + 0.05:
         found.append(("discriminator too weak", f"D loss {d_loss:.3f} above chance {LOG2:.3f}: D no "
                       "longer separates real from fake, so G learns nothing useful."))

@@ -102,6 +102,26 @@ def bf16_native(device: torch.device) -> bool:
     return device.type == "cpu" and (_cpu_has_flag("avx512_bf16") or _cpu_has_flag("amx_bf16"))
 
 
+def available_cpus() -> int:
+    """CPU cores this process may run on (its affinity where the OS tells, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def use_threads(n: int | None = None) -> int:
+    """Set PyTorch's CPU threads, in one place for every lesson (lesson 1); returns the number set.
+
+    ``n=None``: every core this process may use. A larger ``n`` is capped there: more threads than
+    cores only slow a busy machine down. Tiny models (lesson 4's toys) run fastest with ``n=1``.
+    """
+    cap = available_cpus()
+    n = cap if n is None else max(1, min(int(n), cap))
+    torch.set_num_threads(n)
+    return n
+
+
 def cpu_name() -> str:
     """The CPU's model name (for recording where a run was measured)."""
     import platform

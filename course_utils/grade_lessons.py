@@ -13,19 +13,16 @@ import re
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .env import REPO_ROOT
+from .lessons import cell_source  # noqa: F401 - also used by grade.py through this module
+
+ROOT = REPO_ROOT
 SOLUTIONS = ROOT / "solutions"
 SOLUTION_MARKER = "### BEGIN SOLUTION"
 
 
 class GradingError(Exception):
     """The submission cannot be graded at all (not a notebook, not a lesson, ...): the message says why."""
-
-
-def cell_source(cell) -> str:
-    """A cell's source as one string (notebooks store it as a string or a list of lines)."""
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
 
 
 def defined_names(source: str) -> list[str]:

@@ -1,10 +1,11 @@
-"""The training loop every lesson shares: progress bar, buffered statistics, interrupts, checkpoints.
+"""The training loop every lesson shares: progress bar, buffered statistics, interrupts, a stop at NaN.
 
 The lessons show *what* one training step does; this module runs steps over epochs. A step is a
 function ``step(real) -> dict of 0-dim tensors`` (e.g. ``{"d_loss": ..., "g_loss": ...}``).
 Statistics stay on the device and are copied to the host only every ``log_every`` steps, so a GPU
 never waits for Python. Ctrl-C (or the notebook's interrupt button) stops training and returns the
-history gathered so far; nothing is lost.
+history gathered so far; nothing is lost. Checkpoints are the trainers' business
+(``course_utils.trainer_kit``), written from ``on_epoch_end``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from course_utils import checking, checks, stability_checks
+from course_utils import checking, checks, stability_checks, wgan_checks
 from course_utils.diagnostics import count_modes, mode_counts
 from course_utils.grade_kernel import bound
 from course_utils.stability import instance_noise
@@ -99,3 +99,29 @@ def test_bound_restores_and_removes_names_even_after_an_error():
         with bound(ns, {}):
             pass
     assert ns == {"a": 1}
+
+
+class _Stub(torch.nn.Module):
+    """An exercise class as a student first meets it: ``__init__`` raises."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        raise NotImplementedError("Exercise: write your code here")
+
+
+@pytest.mark.parametrize("check", [
+    lambda: checks.check_generator(_Stub, 100),
+    lambda: checks.check_discriminator(_Stub),
+    lambda: checks.check_parameter_count(lambda m: 0, _Stub),
+    lambda: wgan_checks.check_critic(_Stub, image_size=32),
+], ids=["generator", "discriminator", "parameter_count", "critic"])
+def test_an_unfinished_class_exercise_is_reported_not_raised(check):
+    report = check()  # no traceback in the student's check cell
+    assert not report.passed and "_Stub(" in str(report) and "is not implemented yet" in str(report)
+
+
+def test_a_finished_class_is_built_and_checked():
+    from course_utils.models import Discriminator, Generator
+
+    assert checks.check_generator(Generator, 100).passed and checks.check_discriminator(Discriminator).passed
+    assert checks.check_parameter_count(lambda m: sum(p.numel() for p in m.parameters()), Generator).passed

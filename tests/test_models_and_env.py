@@ -85,3 +85,15 @@ def test_get_device(monkeypatch):
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
             get_device("cuda")
+
+
+def test_use_threads_is_capped_by_the_cores_this_process_may_use():
+    from course_utils.env import available_cpus, use_threads
+
+    before = torch.get_num_threads()
+    try:
+        assert use_threads(10_000) == available_cpus() == torch.get_num_threads()
+        assert use_threads(1) == 1 == torch.get_num_threads()
+        assert use_threads(0) == 1  # never zero threads
+    finally:
+        torch.set_num_threads(before)
