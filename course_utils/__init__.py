@@ -13,6 +13,7 @@ models              1, 2   the reference G (``FCGenerator``, ``Generator``) and 
 data, archives      1      Fashion-MNIST under the data policy; checksums of the archives
 training            2, 3   BCE losses, ``d_step``, ``g_step``, ``train_gan``
 analysis            3      loss statistics, convergence checklist, equilibrium verdict
+verdicts            3, 4   one diagnosis: every balance threshold and measurement (checklist + health report)
 metrics             3, 4   the course classifier, FID/KID, class histograms and coverage
 sampling            3      ``sample(G, n)``
 checks              1-3    self-checks of lessons 1-3
@@ -36,7 +37,7 @@ grading_hidden
 """
 
 from .analysis import (assess_equilibrium, convergence_analysis, convergence_checklist, loss_statistics,
-                       print_loss_statistics, smooth)
+                       print_loss_statistics)
 from .checkpoints import (CheckpointError, export_generator, load_checkpoint, load_generator, load_history,
                           save_checkpoint, save_history, shipped_generators)
 from .data import (FASHION_CLASSES, DataNotFoundError, TensorLoader, fashion_mnist_dataset, fashion_mnist_loader,
@@ -46,6 +47,7 @@ from .models import Discriminator, FCGenerator, Generator, count_parameters, ini
 from .sampling import sample
 from .loop import last_history
 from .plotting import plot_checkpoints, plot_losses, plot_metric, show_grid
+from .verdicts import smooth
 from .training import LOG2, d_step, discriminator_loss, g_step, generator_loss, train_gan
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -8,20 +8,30 @@ balanced and stable; whether the samples are good is for the samples (and a metr
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-LOG2 = math.log(2.0)
+from .verdicts import (
+    D_DOMINANT_LOSS,
+    D_TOO_WEAK_LOSS,
+    DOMINANT_D_FAKE,
+    LOG2,
+    MAX_DRIFT,
+    MAX_SWING,
+    NEAR_HALF,
+    balance,
+    balance_findings,
+    default_window,
+    full_width_smooth,
+    smooth,  # noqa: F401 - lesson 3 built it; it lives with the verdicts now
+)
 
-# Thresholds, averaged-BCE convention (see module docstring). Each is printed with its verdict.
-D_DOMINANT_LOSS = 0.15   # recent mean D loss below this: D wins too easily (D(x) ~ 0.86+, D(G(z)) ~ 0.14-)
-D_FAILING_LOSS = LOG2 + 0.05  # above chance: D is worse than a coin flip, G is ahead
-MIN_D_FAKE = 0.05        # mean D(G(z)) below this: D rejects (almost) every fake
-MAX_SMOOTHED_STD = 0.08  # std of the smoothed D loss in the window: slow oscillation if larger
-MAX_DRIFT = 0.10         # |change of the smoothed D loss across the window|: still moving if larger
-NEAR_HALF = 0.10         # |D(x) - 0.5| and |D(G(z)) - 0.5| below this: near the ideal equilibrium
+# Thresholds and the measurements behind every verdict live in one place, shared with lesson 4's
+# health report: see course_utils.verdicts. The old names stay for code that imported them.
+D_FAILING_LOSS = D_TOO_WEAK_LOSS
+MIN_D_FAKE = DOMINANT_D_FAKE
+MAX_SMOOTHED_STD = MAX_SWING
 
 
 def loss_statistics(losses) -> dict:
@@ -42,27 +52,9 @@ def print_loss_statistics(history: dict) -> None:
     print(f"(averaged BCE; chance level log 2 = {LOG2:.4f})")
 
 
-def smooth(values, width: int = 50) -> np.ndarray:
-    """Moving average with a window of ``width`` steps (shorter at the start)."""
-    x = np.asarray(values, dtype=np.float64)
-    if x.size == 0:
-        return x
-    c = np.cumsum(np.insert(x, 0, 0.0))
-    idx = np.arange(1, x.size + 1)
-    lo = np.maximum(0, idx - width)
-    return (c[idx] - c[lo]) / (idx - lo)
-
-
-def default_window(history: dict) -> int:
-    """The recent window: the last epoch, at least 100 and at most all steps."""
-    n = len(history["d_loss"])
-    return int(min(n, max(100, history.get("steps_per_epoch") or 0)))
-
-
 def _describe(values, window: int) -> dict:
     x = np.asarray(values[-window:], dtype=np.float64)
-    width = min(len(x), max(5, window // 10))
-    s = smooth(x, width)[width - 1:]  # full-width averages only: no value rests on one raw batch
+    s = full_width_smooth(x, max(5, window // 10))  # no value rests on one raw batch
     return {"mean": float(x.mean()), "std": float(x.std()), "smoothed_std": float(s.std()),
             "drift": float(s[-1] - s[0])}
 
@@ -92,23 +84,25 @@ class Check:
 
 
 def convergence_checklist(history: dict, window: int | None = None, verbose: bool = True) -> list[Check]:
-    """Five checks on the recent window, each with the number that decided it."""
-    a = convergence_analysis(history, window, verbose=False)
-    d, d_fake = a["d_loss"], a["d_fake"]
+    """Five checks, each with the number that decided it (lesson 3); the same measurements and
+    thresholds as lesson 4's health report (:mod:`course_utils.verdicts`)."""
+    window = window or default_window(history)
+    m = balance(history, window)
+    d_loss = m["d_loss"] - m["floor"]
     checks = [
-        Check("D is not dominant", d["mean"] >= D_DOMINANT_LOSS,
-              f"mean D loss {d['mean']:.3f} (needs >= {D_DOMINANT_LOSS}; chance {LOG2:.3f})"),
-        Check("D is better than chance", d["mean"] <= D_FAILING_LOSS,
-              f"mean D loss {d['mean']:.3f} (needs <= {D_FAILING_LOSS:.3f})"),
-        Check("D does not reject every fake", d_fake["mean"] >= MIN_D_FAKE,
-              f"mean D(G(z)) {d_fake['mean']:.3f} (needs >= {MIN_D_FAKE})"),
-        Check("no slow oscillation", d["smoothed_std"] <= MAX_SMOOTHED_STD,
-              f"std of smoothed D loss {d['smoothed_std']:.3f} (needs <= {MAX_SMOOTHED_STD})"),
-        Check("no drift", abs(d["drift"]) <= MAX_DRIFT,
-              f"smoothed D loss moved {d['drift']:+.3f} across the window (needs |.| <= {MAX_DRIFT})"),
+        Check("D is not dominant", d_loss >= D_DOMINANT_LOSS,
+              f"mean D loss {m['d_loss']:.3f} (needs >= {m['floor'] + D_DOMINANT_LOSS:.2f}; chance {LOG2:.3f})"),
+        Check("D is better than chance", d_loss <= D_TOO_WEAK_LOSS,
+              f"mean D loss {m['d_loss']:.3f} (needs <= {m['floor'] + D_TOO_WEAK_LOSS:.3f})"),
+        Check("D does not reject most fakes", m["d_fake"] >= DOMINANT_D_FAKE,
+              f"mean D(G(z)) {m['d_fake']:.3f} (needs >= {DOMINANT_D_FAKE})"),
+        Check("no slow oscillation", m["swing"] <= MAX_SWING,
+              f"std of the smoothed D loss over the second half {m['swing']:.3f} (needs <= {MAX_SWING})"),
+        Check("no drift", abs(m["drift"]) <= MAX_DRIFT,
+              f"smoothed D loss moved {m['drift']:+.3f} across the window (needs |.| <= {MAX_DRIFT})"),
     ]
     if verbose:
-        print(f"Convergence checklist (last {a['window']} steps, averaged BCE):")
+        print(f"Convergence checklist (last {window} steps, averaged BCE):")
         for c in checks:
             print("  " + str(c))
         print(f"  {sum(c.passed for c in checks)}/{len(checks)} passed. These describe the balance of "
@@ -116,19 +110,28 @@ def convergence_checklist(history: dict, window: int | None = None, verbose: boo
     return checks
 
 
+VERDICT = {"discriminator dominance": "d_dominant", "discriminator too weak": "d_failing",
+           "oscillation": "oscillating", "not settled": "oscillating"}
+"""Lesson 4's balance labels -> lesson 3's verdict names (the same findings, two vocabularies)."""
+
+
 def assess_equilibrium(history: dict, window: int | None = None, verbose: bool = True) -> dict:
-    """Name the state of the game: d_dominant, d_failing, oscillating, balanced or near_equilibrium."""
-    a = convergence_analysis(history, window, verbose=False)
-    d, d_real, d_fake = a["d_loss"], a["d_real"]["mean"], a["d_fake"]["mean"]
-    facts = f"D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f}, D loss {d['mean']:.3f}"
-    if d["mean"] < D_DOMINANT_LOSS or d_fake < MIN_D_FAKE:
+    """Name the state of the game: d_dominant, d_failing, oscillating, balanced or near_equilibrium (lesson 3).
+
+    Decided by the same findings as lesson 4's health report (:func:`course_utils.verdicts.balance_findings`).
+    """
+    m = balance(history, window)
+    labels = [label for label, _ in balance_findings(m)]
+    d_real, d_fake = m["d_real"], m["d_fake"]
+    facts = f"D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f}, D loss {m['d_loss']:.3f}"
+    if "discriminator dominance" in labels:
         verdict, text = "d_dominant", ("D DOMINATES: it separates real from fake almost perfectly, so G "
                                        "learns only to fool a D that rejects everything (lesson 4 shows what "
                                        "follows). Weaken D: lower its lr, label smoothing, instance noise, "
                                        "dropout, train it less often.")
-    elif d["mean"] > D_FAILING_LOSS:
+    elif "discriminator too weak" in labels:
         verdict, text = "d_failing", "D IS AT OR BELOW CHANCE: it no longer tells real from fake; G is ahead."
-    elif d["smoothed_std"] > MAX_SMOOTHED_STD or abs(d["drift"]) > MAX_DRIFT:
+    elif labels:
         verdict, text = "oscillating", "NOT CONVERGED: the smoothed losses still swing or drift."
     elif abs(d_real - 0.5) < NEAR_HALF and abs(d_fake - 0.5) < NEAR_HALF:
         verdict, text = "near_equilibrium", ("NEAR EQUILIBRIUM: D outputs close to 0.5 on real and fake "
@@ -140,4 +143,4 @@ def assess_equilibrium(history: dict, window: int | None = None, verbose: bool =
                                      "losses at log 2) is rarely reached in practice.")
     if verbose:
         print(f"{text}\n  evidence: {facts}")
-    return {"verdict": verdict, "message": text, "d_real": d_real, "d_fake": d_fake, "d_loss": d["mean"]}
+    return {"verdict": verdict, "message": text, "d_real": d_real, "d_fake": d_fake, "d_loss": m["d_loss"]}

@@ -13,12 +13,9 @@ All loss thresholds use the course's averaged BCE (chance = log 2 ~ 0.693).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
-from .analysis import D_DOMINANT_LOSS, LOG2, smooth
 from .metrics import MIN_FAIR_SHARE as MIN_MODE_SHARE  # one coverage rule (lessons 3, 4)
 from .metrics import (
     class_histogram,  # noqa: F401 - shared measurement, re-exported for lesson 4
@@ -26,11 +23,23 @@ from .metrics import (
 )
 from .metrics import coverage as modes_covered
 from .toy import assign_modes, mode_counts, plot_ring_samples, ring_diversity, ring_eval_fn  # noqa: F401 - the ring's own
+from .verdicts import (  # noqa: F401 - re-exported
+    D_DOMINANT_LOSS,
+    DOMINANT_D_FAKE,
+    LOG2,
+    MAX_SWING,
+    balance,
+    balance_findings,
+    recent,
+    smooth,
+    smoothing_floor,
+    swing,
+)
 
-DOMINANT_D_FAKE = 0.15   # mean D(G(z)) below this: D rejects most fakes (analysis.D_DOMINANT_LOSS's D)
 MIN_NORM_ENTROPY = 0.85  # normalised entropy of the mode/class histogram below this: collapsed
-MAX_D_SWING = 0.10       # std of the smoothed D loss over the window above this: oscillating
 MAX_COVER_JUMPS = 1.5    # modes covered going up and down by more than this per evaluation, beyond the trend
+MAX_D_SWING = MAX_SWING  # the old name
+
 
 
 def grad_norm(module: torch.nn.Module) -> float:
@@ -45,13 +54,6 @@ def count_modes(points: torch.Tensor, centers: torch.Tensor, max_dist: float,
                 min_share: float = MIN_MODE_SHARE) -> int:
     """Modes covered by ``points`` ``(N, 2)``: near-mode counts against a fair share of all N (lesson 4)."""
     return modes_covered(mode_counts(points, centers, max_dist), total=len(points), min_share=min_share)
-
-
-def recent(history: dict, key: str, window: int | None = None) -> float:
-    """Mean of ``history[key]`` over the last ``window`` steps (default: the last epoch)."""
-    values = history[key]
-    window = window or history.get("steps_per_epoch") or len(values)
-    return float(np.nanmean(values[-window:])) if values else float("nan")
 
 
 def summarize(history: dict, window: int | None = None) -> dict:
@@ -86,37 +88,13 @@ class HealthReport:
     __str__ = __repr__
 
 
-def smoothing_floor(label_smoothing: float) -> float:
-    """The lowest possible averaged D loss with one-sided smoothing: H(1 - s) / 2 (0 without)."""
-    s = float(label_smoothing)
-    return 0.0 if s <= 0 else -((1 - s) * math.log(1 - s) + s * math.log(s)) / 2
-
-
-def _swing(history: dict) -> float:
-    """Std of the smoothed D loss over the second half of the run (slow oscillation)."""
-    values = history["d_loss"][len(history["d_loss"]) // 2:]
-    return float(smooth(values, 100).std()) if len(values) > 1 else 0.0
-
-
 def _balance_findings(history: dict, window: int | None) -> tuple[list, str]:
-    d_loss, d_real, d_fake = (recent(history, k, window) for k in ("d_loss", "d_real", "d_fake"))
-    g_grad = recent(history, "g_grad", window)
-    floor = smoothing_floor(history.get("settings", {}).get("label_smoothing") or 0.0)
-    facts = (f"D loss {d_loss:.3f} (chance {LOG2:.3f}), D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f}, "
+    m = balance(history, window)  # the same measurements and thresholds as lesson 3's verdicts
+    g_grad = recent(history, "g_grad", window) if "g_grad" in history else float("nan")
+    facts = (f"D loss {m['d_loss']:.3f} (chance {LOG2:.3f}), D(x) {m['d_real']:.2f}, D(G(z)) {m['d_fake']:.2f}, "
              f"|grad G| {g_grad:.3g}")
-    found = []
-    if d_loss - floor < D_DOMINANT_LOSS or d_fake < DOMINANT_D_FAKE:
-        found.append(("discriminator dominance", f"D(G(z)) {d_fake:.2f} (dominant below {DOMINANT_D_FAKE}) "
-                      f"or D loss {d_loss:.3f} (dominant below {floor + D_DOMINANT_LOSS:.2f}): D rejects "
-                      f"the fakes. G's gradient norm here: {g_grad:.3g} (whether it is small shows only "
-                      "against a healthy run's). Weaken D, or use the non-saturating G loss."))
-    elif d_loss - floor > LOG2 + 0.05:
-        found.append(("discriminator too weak", f"D loss {d_loss:.3f} above chance {LOG2:.3f}: D no "
-                      "longer separates real from fake, so G learns nothing useful."))
-    swing = _swing(history)
-    if swing > MAX_D_SWING:
-        found.append(("oscillation", f"the smoothed D loss swings with std {swing:.3f} over the second "
-                      f"half (> {MAX_D_SWING}): the game does not settle."))
+    found = [(label, evidence + (". Weaken D, or use the non-saturating G loss." if label.startswith("discriminator d")
+                                 else ".")) for label, evidence in balance_findings(m)]
     return found, facts
 
 

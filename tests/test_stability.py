@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from course_utils.checkpoints import CheckpointError, load_checkpoint
-from course_utils.diagnostics import _swing, health_report, ring_eval_fn, summarize
+from course_utils.diagnostics import health_report, ring_eval_fn, summarize
 from course_utils.env import quick
 from course_utils.stability import (
     add_instance_noise,
@@ -27,6 +27,7 @@ from course_utils.stability_checks import (
     check_smoothed_d_loss,
 )
 from course_utils.toy import ToyDiscriminator, ring_centers, ring_loader, toy_models
+from course_utils.verdicts import swing as _swing
 
 torch.set_num_threads(1)  # tiny MLPs: threads only add overhead, and the CI machine is shared
 
