@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+from .env import probe_writable
+
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 
 
@@ -40,10 +42,7 @@ def check_writable(path) -> Path:
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=path.parent)
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(path.parent)
     except OSError as exc:
         raise CheckpointWriteError(f"cannot write checkpoints to {path.parent} ({_first_line(exc)}): choose a "
                                    "writable folder for checkpoint_path (e.g. save_path('my_run.pt')), or set "

@@ -19,15 +19,13 @@ Images come back as ``uint8`` tensors; :class:`TensorLoader` turns each batch in
 
 from __future__ import annotations
 
-import numbers
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from .archives import archive_problem, copy_atomic, extracted_problem, same_content
-from .env import REPO_ROOT
+from .env import REPO_ROOT, is_whole_number, probe_writable
 
 DATA_ENV = "COURSE_DATA_DIR"
 HOME_ENV = "COURSE_DATA_HOME"
@@ -72,10 +70,7 @@ def data_home() -> Path:
 def writable_folder(folder: Path) -> Path:
     """``folder``, created if needed; :class:`DataFolderError` when nothing can be written there."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(folder)
     except OSError as exc:
         raise DataFolderError(
             f"cannot write into the data folder {folder} ({type(exc).__name__}: {exc}); the course downloads "
@@ -204,15 +199,11 @@ def fashion_mnist_tensors(train: bool = True, limit: int | None = None, root: Pa
     return images.contiguous(), labels.contiguous()
 
 
-def _whole_number(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def check_limit(limit) -> None:
     """``limit`` is None (all images) or a positive whole number; else a clear error."""
     if limit is None:
         return
-    if not _whole_number(limit):
+    if not is_whole_number(limit):
         raise TypeError(f"limit must be a whole number of images (e.g. limit=1000) or None for all of them, "
                         f"got {limit!r} ({type(limit).__name__})")
     if limit < 1:
@@ -238,7 +229,7 @@ def _check_loader_input(images, labels, batch_size) -> None:
         raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}: {fix}")
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"labels must have one entry per image: {len(labels)} labels for {len(images)} images")
-    if not _whole_number(batch_size):
+    if not is_whole_number(batch_size):
         raise TypeError(f"batch_size must be a whole number (int), e.g. batch_size=64, "
                         f"got {batch_size!r} ({type(batch_size).__name__})")
     if batch_size < 1 or batch_size > len(images):

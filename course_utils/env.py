@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import random
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +102,24 @@ def bf16_native(device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu" and (_cpu_has_flag("avx512_bf16") or _cpu_has_flag("amx_bf16"))
+
+
+def is_whole_number(value) -> bool:
+    """An int (Python or NumPy), not a bool: what counts, limits and epochs must be."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def probe_writable(folder) -> Path:
+    """Create ``folder`` if needed and write (then delete) a small file in it; ``OSError`` if that fails.
+
+    Callers turn the error into their own message (the data folder, a checkpoint folder).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=folder)
+    os.close(fd)
+    os.unlink(probe)
+    return folder
 
 
 def available_cpus() -> int:

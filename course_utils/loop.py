@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 import time
 
 import torch
 
-from .env import bf16_supported
+from .env import bf16_supported, is_whole_number
 
 
 def new_history(keys, settings: dict | None = None) -> dict:
@@ -108,7 +107,7 @@ class _Buffer:
 
 
 def _whole_number(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_whole_number(value):
         raise TypeError(f"{what} must be a whole number (an int), got {value!r}; e.g. {what}=5")
     if value < 0:
         raise ValueError(f"{what} must be >= 0, got {value}")
