@@ -24,6 +24,8 @@ collapse            4      mode collapse read off the Fashion-MNIST class histog
 stability_checks    4      self-checks of lesson 4
 wgan, wgan_checks   5      critic, gradient penalty, ``train_wgan_gp``; lesson 5's self-checks
 flowers, ..._metric 5      Oxford 102 Flowers under the data policy; the SWD metric
+theory              2, 5   the optimal D on the ring; JS vs W1; weight clipping vs the gradient penalty
+experiments         4      the failures and fixes run on several seeds, the vanishing-gradient demo
 ------------------  -----  ---------------------------------------------------------------------
 trainer_kit         3-5    shared by every trainer: set-up, resume rule, fit with dashboard, checkpoints
 loop                3-5    the training loop: progress, statistics, interrupts, NaN stop
@@ -31,6 +33,11 @@ checking            1-5    the checking toolkit: ``CheckReport``, calling studen
 checkpoints         3-5    checkpoints (atomic, ``weights_only``), generator files, histories
 plotting, widgets   1-5    pictures, the latent explorer and the live dashboard
 lessons, run        -      generate lessons from solutions; run a notebook headless
+claims              1-5    claims as code: ``claim``, ``python -m course_utils.claims [--quick]``
+lesson_claims       1-5    what each lesson claims about its runs, computed (the registry)
+records             3-5    measured runtimes per machine (``pretrained/runtimes.json``)
+hosted              -      the lessons' setup cell (installs course_utils on Colab/Kaggle), Colab links
+doctor, forecast    -      ``python -m course_utils.doctor``: checks the set-up, predicts each lesson's run time
 grade, grade_*,     -      the instructor's grading command and its hidden checks
 grading_hidden
 ==================  =====  =====================================================================

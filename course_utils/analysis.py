@@ -20,6 +20,7 @@ from .verdicts import (
     MAX_DRIFT,
     MAX_SWING,
     NEAR_HALF,
+    VANISHING_SIGNAL,
     balance,
     balance_findings,
     default_window,
@@ -84,7 +85,7 @@ class Check:
 
 
 def convergence_checklist(history: dict, window: int | None = None, verbose: bool = True) -> list[Check]:
-    """Five checks, each with the number that decided it (lesson 3); the same measurements and
+    """Six checks, each with the number that decided it (lesson 3); the same measurements and
     thresholds as lesson 4's health report (:mod:`course_utils.verdicts`)."""
     window = window or default_window(history)
     m = balance(history, window)
@@ -100,6 +101,8 @@ def convergence_checklist(history: dict, window: int | None = None, verbose: boo
               f"std of the smoothed D loss over the second half {m['swing']:.3f} (needs <= {MAX_SWING})"),
         Check("no drift", abs(m["drift"]) <= MAX_DRIFT,
               f"smoothed D loss moved {m['drift']:+.3f} across the window (needs |.| <= {MAX_DRIFT})"),
+        Check("G's gradient has not vanished", m["g_signal"] >= VANISHING_SIGNAL,
+              f"G's loss passes {m['g_signal']:.3f} per fake into D's logit (needs >= {VANISHING_SIGNAL})"),
     ]
     if verbose:
         print(f"Convergence checklist (last {window} steps, averaged BCE):")
@@ -110,7 +113,8 @@ def convergence_checklist(history: dict, window: int | None = None, verbose: boo
     return checks
 
 
-VERDICT = {"discriminator dominance": "d_dominant", "discriminator too weak": "d_failing",
+VERDICT = {"discriminator dominance": "d_dominant", "vanishing gradient": "d_dominant",
+           "discriminator too weak": "d_failing",
            "oscillation": "oscillating", "not settled": "oscillating"}
 """Lesson 4's balance labels -> lesson 3's verdict names (the same findings, two vocabularies)."""
 
@@ -124,7 +128,7 @@ def assess_equilibrium(history: dict, window: int | None = None, verbose: bool =
     labels = [label for label, _ in balance_findings(m)]
     d_real, d_fake = m["d_real"], m["d_fake"]
     facts = f"D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f}, D loss {m['d_loss']:.3f}"
-    if "discriminator dominance" in labels:
+    if "discriminator dominance" in labels or "vanishing gradient" in labels:
         verdict, text = "d_dominant", ("D DOMINATES: it separates real from fake almost perfectly, so G "
                                        "learns only to fool a D that rejects everything (lesson 4 shows what "
                                        "follows). Weaken D: lower its lr, label smoothing, instance noise, "

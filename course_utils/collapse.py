@@ -111,3 +111,22 @@ def collapse_table(runs: dict) -> None:
             print(f"  step {row['step']:>4}: {row['coverage']:>2} classes, KL to uniform "
                   f"{row['kl_uniform']:.3f}, largest class {FASHION_CLASSES[top]} {share:.0%}, FID {row['fid']:.1f}, "
                   f"G loss {row['g_loss']:.2f}")
+
+
+def fashion_collapse_claims(runs: dict, quick: bool = False) -> list:
+    """Lesson 4: what the frozen-D and learning-D runs on Fashion-MNIST show (one seed: stated as this run's)."""
+    from .claims import claim, needs_full_run
+
+    frozen, learning = runs["D frozen, G keeps training"], runs["D learning (alternating steps)"]
+    if quick:
+        return [needs_full_run("fashion_collapse", "the Fashion-MNIST collapse needs the full 400 G steps")]
+    cov_f, cov_l = [r["coverage"] for r in frozen], [r["coverage"] for r in learning]
+    return [
+        claim("frozen_d_collapses", "in this run, against a frozen D, G lost at least 3 of its classes",
+              cov_f[-1] <= cov_f[0] - 3, f"classes covered per evaluation: {cov_f}"),
+        claim("learning_d_keeps_classes", "with D learning, G kept at least 9 classes at every evaluation",
+              min(cov_l) >= 9, f"classes covered per evaluation: {cov_l}"),
+        claim("frozen_d_prefers_collapse", "the frozen D scores the collapsed samples as more real than the "
+              "learning run's: G's loss, -D(G(z)), ends lower", frozen[-1]["g_loss"] < learning[-1]["g_loss"],
+              f"G loss {frozen[-1]['g_loss']:.2f} (frozen) vs {learning[-1]['g_loss']:.2f} (learning)"),
+    ]

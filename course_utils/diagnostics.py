@@ -27,10 +27,12 @@ from .verdicts import (  # noqa: F401 - re-exported
     D_DOMINANT_LOSS,
     DOMINANT_D_FAKE,
     LOG2,
+    MAX_MOTION,
     MAX_SWING,
     balance,
     balance_findings,
     recent,
+    sample_motion,
     smooth,
     smoothing_floor,
     swing,
@@ -54,6 +56,30 @@ def count_modes(points: torch.Tensor, centers: torch.Tensor, max_dist: float,
                 min_share: float = MIN_MODE_SHARE) -> int:
     """Modes covered by ``points`` ``(N, 2)``: near-mode counts against a fair share of all N (lesson 4)."""
     return modes_covered(mode_counts(points, centers, max_dist), total=len(points), min_share=min_share)
+
+
+DIAGNOSES = ("dominance", "oscillation", "mode collapse", "healthy")
+RECORDED = {"dominance": "lesson04_dominance", "oscillation": "lesson04_oscillation",
+            "mode collapse": "lesson04_collapse", "healthy": "lesson04_healthy"}  # shipped histories, seed 0
+
+
+def diagnose(history: dict) -> tuple[str, str]:
+    """One label for a toy run, in the order the evidence ranks them, and the numbers that decided it (lesson 4).
+
+    Balance first (a dominant D also leaves G on few modes), then whether the samples settled (an
+    oscillating G also misses modes), then the modes: ``("dominance" | "oscillation" | "mode collapse" |
+    "healthy", evidence)``.
+    """
+    m = balance(history)  # d_loss, d_fake, floor, ... over the last epoch
+    motion = sample_motion(history)  # how far the fixed-noise samples move per epoch
+    last = history["metrics"][-1]  # modes, norm_entropy of the last evaluation
+    if m["d_fake"] < DOMINANT_D_FAKE or m["d_loss"] - m["floor"] < D_DOMINANT_LOSS:
+        return "dominance", f"D(G(z)) {m['d_fake']:.2f}, D loss {m['d_loss']:.3f}"
+    if motion > MAX_MOTION:
+        return "oscillation", f"the samples move {motion:.2f} per epoch"
+    if last["modes"] < len(last["counts"]) or last["norm_entropy"] < MIN_NORM_ENTROPY:
+        return "mode collapse", f"{last['modes']}/{len(last['counts'])} modes, entropy {last['norm_entropy']:.2f}"
+    return "healthy", f"D(G(z)) {m['d_fake']:.2f}, samples move {motion:.2f}, {last['modes']} modes"
 
 
 def summarize(history: dict, window: int | None = None) -> dict:
@@ -92,9 +118,9 @@ def _balance_findings(history: dict, window: int | None) -> tuple[list, str]:
     m = balance(history, window)  # the same measurements and thresholds as lesson 3's verdicts
     g_grad = recent(history, "g_grad", window) if "g_grad" in history else float("nan")
     facts = (f"D loss {m['d_loss']:.3f} (chance {LOG2:.3f}), D(x) {m['d_real']:.2f}, D(G(z)) {m['d_fake']:.2f}, "
-             f"|grad G| {g_grad:.3g}")
-    found = [(label, evidence + (". Weaken D, or use the non-saturating G loss." if label.startswith("discriminator d")
-                                 else ".")) for label, evidence in balance_findings(m)]
+             f"|dL_G/d logit| {m['g_signal']:.3f}" + (f", |grad G| {g_grad:.3g}" if g_grad == g_grad else ""))
+    found = [(label, evidence + (". Weaken D." if label.startswith("discriminator d") else "."))
+             for label, evidence in balance_findings(m)]
     return found, facts
 
 
@@ -116,9 +142,15 @@ def _diversity_findings(history: dict) -> tuple[list, str]:
         found.append(("mode collapse", f"{last.get('modes', '?')} of {n_bins} modes covered, normalised "
                       f"entropy {last['norm_entropy']:.2f} (full coverage: 1.00, needs >= "
                       f"{MIN_NORM_ENTROPY}). Measured on samples, whatever the losses say."))
+    motion = sample_motion(history)
+    if motion == motion:  # not NaN: 2-D samples were stored
+        facts += f", samples move {motion:.2f} per epoch"
+        if motion > MAX_MOTION:
+            found.append(("samples keep moving", f"the fixed-noise samples move {motion:.2f} per epoch over the "
+                          f"second half (settled below {MAX_MOTION}): G keeps carrying them around"))
     jumps = sum(abs(b - a) for a, b in zip(covers, covers[1:]))
     if len(covers) > 2 and (jumps - abs(covers[-1] - covers[0])) / (len(covers) - 1) > MAX_COVER_JUMPS:
-        found.append(("oscillation", f"modes covered go up and down over the second half: {covers} "
+        found.append(("samples keep moving", f"modes covered go up and down over the second half: {covers} "
                       f"(total change {jumps}, net {covers[-1] - covers[0]:+d})"))
     return found, facts
 

@@ -40,6 +40,7 @@ REFERENCES = {
     # lesson 4
     "count_modes": diagnostics.count_modes, "grad_norm": diagnostics.grad_norm,
     "smoothed_d_loss": stability.smoothed_d_loss, "instance_noise": stability.instance_noise,
+    "diagnose": diagnostics.diagnose,
     # lesson 5
     "Critic": wgan.Critic, "gradient_penalty": wgan.gradient_penalty, "critic_loss": wgan.critic_loss,
     "wgan_generator_loss": wgan.wgan_generator_loss, "wgan_step": wgan.wgan_step,
@@ -248,6 +249,30 @@ def gradient_penalty_per_image_epsilon(ns: dict) -> CheckReport:
     return r
 
 
+# ----------------------------------------------------------------------------- lesson 4
+
+def diagnose_edge_cases(ns: dict) -> CheckReport:
+    """Two runs the recorded ones do not cover: a smoothed D judged against its floor; samples that move."""
+    from .checkpoints import load_history
+
+    r = CheckReport("hidden: diagnose on two edge cases")
+    healthy = load_history(diagnostics.RECORDED["healthy"])
+    smoothed = copy.deepcopy(healthy)
+    smoothed["settings"] = dict(smoothed.get("settings") or {}, label_smoothing=0.2)
+    smoothed["d_loss"] = [0.3] * len(smoothed["d_loss"])  # below the floor H(0.8)/2 = 0.25 + 0.15
+    moving = copy.deepcopy(healthy)
+    for i, snap in enumerate(moving["samples"]):
+        snap["images"] = snap["images"] + (0.5 if i % 2 else 0.0)  # every other epoch shifted: the samples move
+    for want, history, hint in (("dominance", smoothed, "with label smoothing 0.2 a D loss of 0.3 is within "
+                                 "D_DOMINANT_LOSS of the floor: compare d_loss - floor, not d_loss"),
+                                ("oscillation", moving, "the samples move 0.5 every other epoch: use sample_motion")):
+        ok, out = call_student(r, f"diagnose(<{want} edge case>)", ns["diagnose"], history)
+        if ok:
+            got = out[0] if isinstance(out, tuple) and out else out
+            r.expect(got == want, f"{want} edge case: {got}", f"{want} edge case labelled {got!r}: {hint}")
+    return r
+
+
 HIDDEN = {
     "sample_latent": [sample_latent_other_sizes],
     "fc_generator": [fc_generator_other_latent_dim],
@@ -259,4 +284,5 @@ HIDDEN = {
     "d_step": [d_step_seeded_run],
     "g_step": [g_step_seeded_run],
     "gradient_penalty": [gradient_penalty_per_image_epsilon],
+    "diagnose": [diagnose_edge_cases],
 }

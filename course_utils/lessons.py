@@ -10,6 +10,11 @@ Each lesson records the sha256 of its generated content (``metadata["course"]["g
 computed with that field left out). A lesson edited since it was generated is not overwritten: the
 generator says so and exits 1, unless ``--force``.
 
+Every lesson starts with the setup cell of :mod:`course_utils.hosted` (it installs ``course_utils`` on
+Colab and Kaggle, and does nothing locally). Lessons carry what JupyterLab adds to a notebook it
+opens (cell ids, ``kernelspec``, the kernel's full ``language_info``), so that opening one does not
+mark it modified (see :data:`LANGUAGE_INFO`).
+
     python -m course_utils.lessons           # regenerate notebooks/ (and strip solutions/)
     python -m course_utils.lessons --check   # exit 1 if anything is out of date
     python -m course_utils.lessons --force   # also overwrite lessons edited by hand
@@ -26,11 +31,22 @@ import sys
 from pathlib import Path
 
 from .env import REPO_ROOT
+from .hosted import setup_cell
 
 ROOT = REPO_ROOT
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MD_BLOCK = re.compile(r"<!-- BEGIN SOLUTION -->.*?<!-- END SOLUTION -->\n?", re.S)
 STUB = 'raise NotImplementedError("Exercise: write your code here")'
+
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3", "version": "3.11.7"}
+"""What ipykernel reports as ``language_info``. JupyterLab writes the kernel's ``language_info`` into a
+notebook when its kernel starts and marks the notebook modified unless the file already holds exactly
+that (checked in a browser: ``{"name": "python"}`` alone opened modified, this dict did not). The
+version is the Python of the course's machines (3.11.7); with another Python, the one change
+JupyterLab then makes is that version number."""
 
 
 CONFLICT = re.compile(r"^(<{7}|={7}|>{7})(\s|$)", re.M)
@@ -99,10 +115,15 @@ def clean_cell(cell: dict) -> dict:
     return cell
 
 
-def make_lesson(solution: dict, name: str = "") -> dict:
-    """The student version of a solution notebook (a new dict; the input is not modified)."""
-    lesson = dict(solution)
-    cells = []
+def make_lesson(solution: dict, name: str = "", setup: dict | None = None) -> dict:
+    """The student version of a solution notebook (a new dict; the input is not modified).
+
+    ``setup``: a cell to put first (:func:`plan` passes the hosted setup cell).
+    """
+    lesson = dict(solution, nbformat=4, nbformat_minor=max(5, solution.get("nbformat_minor", 5)))
+    lesson["metadata"] = {**copy.deepcopy(solution.get("metadata", {})), "kernelspec": KERNELSPEC,
+                          "language_info": LANGUAGE_INFO}
+    cells = [copy.deepcopy(setup)] if setup is not None else []
     for i, cell in enumerate(solution["cells"]):
         if "solution-only" in cell.get("metadata", {}).get("tags", []):
             continue
@@ -112,8 +133,24 @@ def make_lesson(solution: dict, name: str = "") -> dict:
         elif cell["cell_type"] == "markdown":
             cell["source"] = MD_BLOCK.sub("", cell["source"])
         cells.append(cell)
-    lesson["cells"] = cells
+    lesson["cells"] = with_cell_ids(cells)
     return with_hash(lesson)
+
+
+def with_cell_ids(cells: list[dict]) -> list[dict]:
+    """Give every cell without an ``id`` a unique, stable one (nbformat 4.5 requires them; JupyterLab
+    adds them on open, and the notebook then counts as modified)."""
+    taken = {c["id"] for c in cells if c.get("id")}
+    out = []
+    for i, cell in enumerate(cells):
+        if not cell.get("id"):
+            new_id, k = f"lesson-{i:02d}", 1
+            while new_id in taken:
+                new_id, k = f"lesson-{i:02d}-{k}", k + 1
+            cell = dict(cell, id=new_id)
+            taken.add(new_id)
+        out.append(cell)
+    return out
 
 
 def _without_hash(nb: dict) -> dict:
@@ -162,7 +199,7 @@ def plan(root: Path = ROOT) -> dict[Path, str]:
     for sol in sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb")):
         nb = read_solution(sol)
         files[sol] = dumps(strip_outputs(nb))
-        files[root / "notebooks" / sol.name] = dumps(make_lesson(nb, sol.name))
+        files[root / "notebooks" / sol.name] = dumps(make_lesson(nb, sol.name, setup=setup_cell()))
     return files
 
 

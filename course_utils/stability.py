@@ -77,14 +77,19 @@ def stable_g_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> to
 
 
 def stable_d_step(D, G, real, opt_d, latent_dim: int, *, label_smoothing=0.0, noise_std=0.0,
-                  update: bool = True) -> dict:
-    """One D step with the fixes; ``update=False`` only measures. Returns detached 0-dim tensors."""
+                  update: bool = True, d_loss_fn=None, noise_fn=None) -> dict:
+    """One D step with the fixes; ``update=False`` only measures. Returns detached 0-dim tensors.
+
+    ``d_loss_fn(real_logits, fake_logits, label_smoothing)`` and ``noise_fn(real, fake, std)`` replace
+    :func:`smoothed_d_loss` and :func:`instance_noise` (lesson 4 passes the student's versions).
+    """
+    d_loss_fn, noise_fn = d_loss_fn or smoothed_d_loss, noise_fn or instance_noise
     z = torch.randn(real.size(0), latent_dim, device=real.device)  # (B, latent_dim)
     with torch.set_grad_enabled(update):
         fake = G(z).detach()  # no gradient into G from D's step
-        noisy_real, noisy_fake = instance_noise(real, fake, noise_std)  # noise on both, never one only
+        noisy_real, noisy_fake = noise_fn(real, fake, noise_std) if noise_std else (real, fake)  # both, never one
         real_logits, fake_logits = D(noisy_real), D(noisy_fake)  # (B, 1) each
-        loss = smoothed_d_loss(real_logits, fake_logits, label_smoothing)
+        loss = _scalar(d_loss_fn(real_logits, fake_logits, label_smoothing), "d_loss_fn")
     norm = torch.tensor(float("nan"))
     if update:
         opt_d.zero_grad(set_to_none=True)
@@ -96,15 +101,26 @@ def stable_d_step(D, G, real, opt_d, latent_dim: int, *, label_smoothing=0.0, no
 
 
 def stable_g_step(D, G, opt_g, batch_size: int, latent_dim: int, device, *, g_loss="non_saturating",
-                  noise_std=0.0) -> dict:
+                  noise_std=0.0, noise_fn=None) -> dict:
     """One G step: fresh noise, the chosen G loss, D sees the fakes with the same instance noise."""
     z = torch.randn(batch_size, latent_dim, device=device)  # (B, latent_dim)
-    loss = stable_g_loss(D(add_instance_noise(G(z), noise_std)), g_loss)
+    fake = G(z)  # (B, ...)
+    if noise_std:
+        fake = (noise_fn or instance_noise)(fake, fake, noise_std)[1]  # the fake half of the noise function
+    loss = stable_g_loss(D(fake), g_loss)
     opt_g.zero_grad(set_to_none=True)
     loss.backward()
     norm = grad_norm(G)
     opt_g.step()
     return {"g_loss": loss.detach(), "g_grad": torch.tensor(norm)}
+
+
+def _scalar(loss, name: str) -> torch.Tensor:
+    if not (torch.is_tensor(loss) and loss.dim() == 0 and loss.is_floating_point()):
+        what = f"a tensor of shape {tuple(loss.shape)}" if torch.is_tensor(loss) else type(loss).__name__
+        raise TypeError(f"{name} returned {what}: it must return one loss, a 0-dim float tensor (average over the "
+                        "batch, e.g. with F.binary_cross_entropy_with_logits)")
+    return loss
 
 
 def _options(**kw) -> dict:
@@ -130,7 +146,7 @@ def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-
                      d_steps: int = 1, g_loss: str = "non_saturating", checkpoint_every: int = 0,
                      checkpoint_path=None, resume_from=None, seed: int | None = 0, sample_every: int = 1,
                      eval_fn=None, n_samples: int = 64, amp=False, log_every: int = 50, verbose: bool = True,
-                     desc: str = "train_stable_gan") -> dict:
+                     desc: str = "train_stable_gan", d_loss_fn=None, noise_fn=None) -> dict:
     """Train a GAN with the lesson-4 fixes as flags; return the history (lesson 4).
 
     ``lr_g``/``lr_d``: the learning rates of G and D (``lr_d=None``: the same as ``lr_g``); different
@@ -143,7 +159,9 @@ def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-
     file per checkpoint). ``resume_from``: continue a checkpoint for ``num_epochs`` more epochs with
     *this* call's settings (the course's resume rule, see ``course_utils.trainer_kit``). History keys:
     ``d_loss, g_loss, d_real, d_fake, d_grad, g_grad, noise_std`` per batch (``d_grad`` is NaN on
-    batches where D was not updated).
+    batches where D was not updated). ``d_loss_fn(real_logits, fake_logits, label_smoothing)`` and
+    ``noise_fn(real, fake, std)``: your ``smoothed_d_loss`` and ``instance_noise`` (lesson 4's exercises)
+    in place of the course's, as ``d_step_fn`` in lesson 3: a wrong one changes the run.
     """
     if d_every < 1 or d_steps < 1:
         raise ValueError(f"d_every and d_steps must be >= 1, got d_every={d_every}, d_steps={d_steps}")
@@ -164,7 +182,7 @@ def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-
     if resume_from is not None:
         _restore_position(run, resume_from, loader)
     run.extra.update(torch_rng=torch.get_rng_state, loader_rng=loader.generator.get_state)
-    step = _make_step(run, len(loader), {**settings, **options})
+    step = _make_step(run, len(loader), {**settings, **options}, d_loss_fn, noise_fn)
 
     def on_epoch_end(epoch):
         end_of_epoch(run, epoch, sample_every=sample_every, checkpoint_every=checkpoint_every, eval_fn=eval_fn)
@@ -175,7 +193,7 @@ def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-
                progress=verbose, desc=desc, verbose=verbose, nan_ok=("d_grad",))
 
 
-def _make_step(run, steps_per_epoch, s):
+def _make_step(run, steps_per_epoch, s, d_loss_fn=None, noise_fn=None):
     """The per-batch step for :func:`fit`, closing over the run and the settings ``s``."""
     G, D, opt_g, opt_d, latent_dim, device = run.G, run.D, run.opt_g, run.opt_d, run.latent_dim, run.device
     counter = [run.history["epochs"] * steps_per_epoch]  # batches seen so far, also across a resume
@@ -189,9 +207,10 @@ def _make_step(run, steps_per_epoch, s):
         with run.autocast:
             for _ in range(s["d_steps"] if update_d else 1):
                 d_stats = stable_d_step(D, G, real, opt_d, latent_dim, label_smoothing=s["label_smoothing"],
-                                        noise_std=noise, update=update_d)
+                                        noise_std=noise, update=update_d, d_loss_fn=d_loss_fn,
+                                        noise_fn=noise_fn)
             g_stats = stable_g_step(D, G, opt_g, real.size(0), latent_dim, device, g_loss=s["g_loss"],
-                                    noise_std=noise)
+                                    noise_std=noise, noise_fn=noise_fn)
         return {**d_stats, **g_stats, "noise_std": torch.tensor(noise)}
 
     return step

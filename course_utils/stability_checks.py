@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .checking import CheckReport, bce, call_student, expect_scalar, match_variant
-from .diagnostics import grad_norm, mode_counts, modes_covered
+from .diagnostics import DIAGNOSES, RECORDED, grad_norm, mode_counts, modes_covered
 from .toy import ring_centers
 
 
@@ -174,3 +174,42 @@ def check_modes_covered(fn) -> CheckReport:
     warnings.warn("check_modes_covered is now check_count_modes: it checks count_modes", DeprecationWarning,
                   stacklevel=2)
     return check_count_modes(fn)
+
+
+HINTS = {  # (expected, got) -> what the mistake usually is
+    ("dominance", "mode collapse"): "a dominant D also leaves G on few modes: check the balance (D(G(z)), D loss "
+                                    "against DOMINANT_D_FAKE, D_DOMINANT_LOSS) before the modes",
+    ("dominance", "oscillation"): "check the balance first: D(G(z)) below DOMINANT_D_FAKE is dominance",
+    ("oscillation", "mode collapse"): "an oscillating G also misses modes: check sample_motion against MAX_MOTION "
+                                      "before counting modes",
+    ("oscillation", "healthy"): "the fixed-noise samples keep moving: compare sample_motion(history) with MAX_MOTION",
+    ("mode collapse", "healthy"): "count the modes: fewer than all of them (or a low entropy) is mode collapse, "
+                                  "whatever the losses say",
+    ("healthy", "mode collapse"): "every mode is covered and the entropy is high: nothing collapsed",
+    ("healthy", "dominance"): "D(G(z)) and the D loss are in the healthy range here: compare with the thresholds",
+}
+
+
+def check_diagnose(fn, histories: dict | None = None) -> CheckReport:
+    """``fn(history) -> (label, evidence)`` on lesson 4's recorded runs (or ``histories``: label -> history)."""
+    from .checkpoints import load_history
+
+    r = CheckReport("diagnose")
+    histories = histories or {label: load_history(name) for label, name in RECORDED.items()}
+    for want, history in histories.items():
+        ok, out = call_student(r, f"diagnose(<recorded {want} run>)", fn, history)
+        if not ok:
+            continue
+        if not (isinstance(out, tuple) and len(out) == 2 and all(isinstance(x, str) for x in out)):
+            r.fail(f"the {want} run: return a pair of strings (label, evidence), got {type(out).__name__}")
+            continue
+        got, evidence = out
+        if got not in DIAGNOSES:
+            r.fail(f"the {want} run: label {got!r} is not one of {DIAGNOSES}")
+        elif not any(ch.isdigit() for ch in evidence):
+            r.expect(got == want, "", f"the {want} run: labelled {got!r}")
+            r.fail(f"the {want} run: the evidence {evidence!r} has no number: say what you measured")
+        else:
+            r.expect(got == want, f"the {want} run: {got} ({evidence})",
+                     f"the {want} run was labelled {got!r}: " + HINTS.get((want, got), f"expected {want!r}"))
+    return r

@@ -1,8 +1,10 @@
 """Interactive widgets: the latent-space explorer (lesson 3, lesson 5) and the live training dashboard.
 
-Widgets need a frontend (JupyterLab or Notebook with ipywidgets). Without one, every function
-here has a static counterpart that the lessons show as well (:func:`plot_latent_walk`), and the
-dashboard falls back to the progress bar.
+Widgets need a frontend (JupyterLab or Notebook with ipywidgets). Without one, :func:`latent_explorer`
+and the live dashboard say so in one line (what is missing, how to get the interactive version) and
+draw static figures instead: the latent walk (:func:`plot_latent_walk`), the dashboard's figure once
+training ends. Whether a frontend will draw widgets cannot be asked from the kernel, so
+:func:`widget_problem` guesses (its docstring lists the rules); ``COURSE_WIDGETS=1`` / ``=0`` overrides.
 """
 
 from __future__ import annotations
@@ -16,6 +18,61 @@ import torch
 from PIL import Image
 
 from .env import is_quick
+
+WIDGETS_ENV = "COURSE_WIDGETS"
+"""``COURSE_WIDGETS=1`` forces the interactive widgets, ``0`` the static figures (overrides the guess)."""
+
+
+def widget_problem() -> str | None:
+    """Why widgets would not show here, and how to get them; ``None`` when they should (lessons 3, 5).
+
+    The guess, rule by rule (the first that applies decides):
+
+    1. ``COURSE_WIDGETS`` set: ``1`` widgets, ``0`` static.
+    2. ipywidgets not importable: static.
+    3. Not a Jupyter kernel (a script, pytest, plain IPython): static.
+    4. Google Colab: widgets need its custom widget manager; the lesson's setup cell enables it and sets
+       ``COURSE_WIDGETS=1`` (rule 1), so reaching this rule on Colab means it did not run: static.
+    5. A Kaggle batch run (``KAGGLE_KERNEL_RUN_TYPE=Batch``) has no frontend: static.
+    6. A kernel started by a Jupyter server (JupyterLab, Notebook 7: ``JPY_SESSION_NAME`` is set), by
+       VS Code (``VSCODE_*`` or ``PYDEVD_IPYTHON_COMPATIBLE_DEBUGGING`` in its environment) or Kaggle's
+       editor: widgets.
+    7. Any other kernel (nbconvert, nbval, papermill, jupyter console): static.
+    """
+    forced = os.environ.get(WIDGETS_ENV, "").strip().lower()
+    if forced:
+        return None if forced in ("1", "true", "yes") else (
+            f"{WIDGETS_ENV}={forced} turns widgets off (unset it, or %env {WIDGETS_ENV}=1, for the interactive one)")
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return "ipywidgets is not installed (pip install ipywidgets, then restart the kernel)"
+    if not in_kernel():
+        return "this is not a Jupyter notebook (open the lesson in JupyterLab: python3 course.py start)"
+    return _frontend_problem(os.environ)
+
+
+def _frontend_problem(env) -> str | None:
+    import sys
+
+    if "google.colab" in sys.modules:
+        return "Colab's widget manager is off (run the lesson's first cell, the setup cell, then this cell again)"
+    if env.get("KAGGLE_KERNEL_RUN_TYPE", "").lower() == "batch":
+        return "a Kaggle batch run has no widget frontend (open the notebook in Kaggle's editor)"
+    if env.get("JPY_SESSION_NAME") or env.get("KAGGLE_KERNEL_RUN_TYPE") or env.get(
+            "PYDEVD_IPYTHON_COMPATIBLE_DEBUGGING") or any(k.startswith("VSCODE_") for k in env):
+        return None
+    return ("no widget frontend detected: this kernel was not started by JupyterLab, Jupyter Notebook, VS Code, "
+            f"Colab or Kaggle (nbconvert? nbval?); if your editor shows widgets: %env {WIDGETS_ENV}=1")
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (IPython's ``ZMQInteractiveShell``), as opposed to a script (plumbing)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return type(get_ipython()).__name__ == "ZMQInteractiveShell"
 
 
 def render_png(images: torch.Tensor, size: int = 224) -> bytes:
@@ -66,11 +123,17 @@ def _generate(G, z: torch.Tensor) -> torch.Tensor:
 
 
 def latent_explorer(G, n_directions: int = 4, seed_a: int = 0, seed_b: int = 1, size: int = 224):
-    """Sliders over ``n_directions`` random latent directions and a slerp slider between two seeds.
+    """Sliders over ``n_directions`` random latent directions and a slerp slider between two seeds (lessons 3, 5).
 
     Every change re-renders ``G(z)`` live. Returns the ipywidgets box (display it, or make it the
-    last line of a cell).
+    last line of a cell). Where widgets would not show (:func:`widget_problem`), prints one line
+    saying why and how to get the sliders, and shows the static :func:`plot_latent_walk` instead:
+    displayed in a notebook (returns ``None``), returned as a closed figure elsewhere.
     """
+    problem = widget_problem()
+    if problem:
+        print(f"latent explorer: {problem}. Showing the static latent walk instead.", flush=True)
+        return show_static(plot_latent_walk(G, seed_a, seed_b, n_directions=n_directions))
     import ipywidgets as w
 
     directions = latent_directions(G.latent_dim, n_directions)
@@ -91,8 +154,19 @@ def latent_explorer(G, n_directions: int = 4, seed_a: int = 0, seed_b: int = 1, 
     return w.HBox([image, w.VBox([a, b, t, *sliders])])
 
 
+def show_static(fig):
+    """Display ``fig`` once in a notebook and return ``None``; elsewhere return it (closed either way) (plumbing)."""
+    plt.close(fig)  # not shown a second time by the inline backend at the end of the cell
+    if not in_kernel():
+        return fig
+    from IPython.display import display
+
+    display(fig)
+    return None
+
+
 def plot_latent_walk(G, seed_a: int = 0, seed_b: int = 1, steps: int = 10, n_directions: int = 2):
-    """The static version of the explorer: a slerp from seed a to b, and walks along two directions."""
+    """The static version of the explorer: a slerp from seed a to b, and walks along two directions (lessons 3, 5)."""
     directions = latent_directions(G.latent_dim, n_directions)
     ts = torch.linspace(0, 1, steps).tolist()
     offsets = torch.linspace(-3, 3, steps).tolist()
@@ -113,35 +187,42 @@ def plot_latent_walk(G, seed_a: int = 0, seed_b: int = 1, steps: int = 10, n_dir
 
 
 def dashboard_enabled(setting="auto") -> bool:
-    """The live dashboard runs in a Jupyter kernel with ipywidgets, outside quick mode (CI, grading)."""
+    """The dashboard runs in a Jupyter kernel outside quick mode (CI, grading) (lessons 3-5).
+
+    ``COURSE_DASHBOARD=1``/``0`` overrides. Live (redrawn) where widgets show, else drawn once at the end.
+    """
     env = os.environ.get("COURSE_DASHBOARD")
     if env is not None:
         return env.strip().lower() not in ("0", "false", "no", "")
     if setting != "auto":
         return bool(setting)
-    try:
-        import ipywidgets  # noqa: F401
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell" and not is_quick()
+    return in_kernel() and not is_quick()
 
 
 class LiveDashboard:
-    """One output area, redrawn in place at most every ``every_s`` seconds during training."""
+    """One output area, redrawn in place at most every ``every_s`` seconds during training (lessons 3-5).
+
+    Where widgets would not show (:func:`widget_problem`), it says so in one line when training starts
+    and draws its figure once, when training ends.
+    """
 
     def __init__(self, G, fixed_z, keys=("d_loss", "g_loss"), every_s: float = 5.0):
-        import ipywidgets as w
         from IPython.display import display
 
         self.G, self.fixed_z, self.keys, self.every_s = G, fixed_z[:16], keys, every_s
-        self.out, self.last = w.Output(), 0.0
+        self.out, self.last, self.problem = None, 0.0, widget_problem()
+        if self.problem:
+            print(f"live dashboard: {self.problem}. The losses and samples are drawn once, when training ends.",
+                  flush=True)
+            return
+        import ipywidgets as w
+
+        self.out = w.Output()
         display(self.out)
 
     def __call__(self, history: dict, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self.last < self.every_s:
+        if not force and (self.out is None or now - self.last < self.every_s):
             return
         self.last = now
         fig = self.figure(history)
@@ -151,6 +232,9 @@ class LiveDashboard:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=72)  # explicit PNG: works with any matplotlib backend
         plt.close(fig)
+        if self.out is None:  # no widget frontend: the static figure, once
+            display(PNG(data=buffer.getvalue()))
+            return
         with self.out:
             self.out.clear_output(wait=True)
             display(PNG(data=buffer.getvalue()))

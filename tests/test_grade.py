@@ -147,8 +147,10 @@ def test_broken_submission_scores_and_messages(graded, name):
 def test_infinite_loop_hits_the_cell_time_limit_and_is_reported(graded):
     r = graded["reports"]["while_true_01"]
     assert r["error"] is None and r["cells"]["kernel"] == "ok"
-    assert [t["cell"] for t in r["cells"]["timeouts"]] == [11]  # the self-check cell calling forward
-    assert f"Cell 11 hit the per-cell time limit ({CELL_TIMEOUT} s)" in grade.format_report(r)
+    cells = json.loads(_solution("01").read_text())["cells"]
+    check = next(i for i, c in enumerate(cells) if "".join(c["source"]).startswith("check_generator(FCGenerator"))
+    assert [t["cell"] for t in r["cells"]["timeouts"]] == [check]  # the self-check cell calling forward
+    assert f"Cell {check} hit the per-cell time limit ({CELL_TIMEOUT} s)" in grade.format_report(r)
 
 
 def test_cell_errors_are_reported_and_later_cells_still_run(graded):
@@ -382,3 +384,29 @@ def test_every_exercise_has_points_and_a_grading_check(solution):
     assert len(ids) == len(set(ids)), f"duplicate exercise ids {ids}"
     lesson = json.loads((ROOT / "notebooks" / solution.name).read_text())
     assert [c["metadata"]["exercise"]["id"] for c in lesson["cells"] if "exercise" in c["metadata"]] == ids
+
+
+DIAGNOSE_IMPORTS = ("from course_utils.diagnostics import balance, sample_motion, DOMINANT_D_FAKE, D_DOMINANT_LOSS, "
+                    "MAX_MOTION, MIN_NORM_ENTROPY\nfrom course_utils.stability_checks import check_diagnose\n")
+DIAGNOSE_BODY = '''
+def diagnose(history):
+    m = balance(history)
+    motion = sample_motion(history)
+    last = history["metrics"][-1]
+    if m["d_fake"] < DOMINANT_D_FAKE or {loss} < D_DOMINANT_LOSS:
+        return "dominance", f"D(G(z)) {{m['d_fake']:.2f}}"
+    if motion > MAX_MOTION:
+        return "oscillation", f"moves {{motion:.2f}}"
+    if last["modes"] < len(last["counts"]) or last["norm_entropy"] < MIN_NORM_ENTROPY:
+        return "mode collapse", f"{{last['modes']}} modes"
+    return "healthy", f"D(G(z)) {{m['d_fake']:.2f}}"
+'''
+
+
+def test_diagnose_is_graded_with_its_hidden_edge_cases():
+    right = _kernel_grade(_namespace(DIAGNOSE_IMPORTS + DIAGNOSE_BODY.format(loss='m["d_loss"] - m["floor"]')),
+                          "diagnose")
+    assert (right["points"], right["status"]) == (2, "passed"), right
+    # ignoring label smoothing's floor passes the recorded runs (the self-check) but not the hidden edge case
+    no_floor = _kernel_grade(_namespace(DIAGNOSE_IMPORTS + DIAGNOSE_BODY.format(loss='m["d_loss"]')), "diagnose")
+    assert no_floor["points"] == 0 and any("d_loss - floor" in m for m in no_floor["messages"]), no_floor

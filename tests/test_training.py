@@ -162,6 +162,7 @@ def test_live_dashboard_redraws_in_place(tiny_loader, monkeypatch):
     from course_utils import widgets
 
     monkeypatch.setenv("COURSE_DASHBOARD", "1")
+    monkeypatch.setenv("COURSE_WIDGETS", "1")  # pytest has no widget frontend: force the live (widget) version
     draws = []
     monkeypatch.setattr(widgets.LiveDashboard, "figure", lambda self, h: draws.append(len(h["d_loss"])) or
                         __import__("matplotlib.pyplot").pyplot.figure())

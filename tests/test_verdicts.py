@@ -6,17 +6,13 @@ import torch
 from course_utils import assess_equilibrium, convergence_checklist, load_history
 from course_utils.analysis import VERDICT
 from course_utils.diagnostics import health_report, ring_eval_fn
+from course_utils.experiments import FAILURES
 from course_utils.stability import train_stable_gan
 from course_utils.toy import ring_centers, ring_loader, toy_models
 from course_utils.verdicts import DOMINANT_D_FAKE, balance, balance_findings, drift, full_width_smooth
 
 BALANCE_LABELS = set(VERDICT)
-RUNS = {  # lesson 4's failure settings (its settings cell), and the course's defaults
-    "dominance": dict(lr_g=2e-4, lr_d=2e-3, g_loss="saturating"),
-    "collapse": dict(lr_g=1e-3, lr_d=1e-3),
-    "oscillation": dict(lr_g=5e-3, lr_d=5e-3, beta1=0.9),
-    "healthy": dict(),
-}
+RUNS = {**FAILURES, "healthy": dict()}  # lesson 4's failure settings (one source), and the course's defaults
 
 
 @pytest.fixture(scope="module")

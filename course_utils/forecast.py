@@ -1,0 +1,233 @@
+"""Time a few training steps of lessons 3 and 5 on this machine and predict each lesson's full run.
+
+The timings run the lessons' own code path: ``train_gan`` (lesson 3's settings: the reference
+``Generator``/``Discriminator``, ``d_step``/``g_step``, batch 64, Adam 2e-4, beta1 0.5, ``amp="auto"``,
+``channels_last="auto"``) and ``train_wgan_gp`` (lesson 5's setting for this device: 32x32 and width 32
+on a CPU, 64x64 and width 48 on a GPU, n_critic 5, bf16 where the hardware runs it natively), on
+random images, after a warm-up, so the fused Adam, frozen networks, autocast and threads are the
+ones the lessons get.
+
+The model (all times in seconds; the recorded times are the README's, on its 2-core Intel Xeon):
+
+* ``speed = cpu_step / REFERENCE_STEP_S``: this CPU's lesson-3 step against that Xeon's (70 ms).
+* lesson 3 = 50 epochs x 937 steps x ``lesson3_step`` + evaluation + ``14 x speed``, where the
+  evaluation is what the notebook's ``fashion_eval_fn`` does: at each of the 10 checkpoints sample and
+  classify 2,000 images and compute FID and KID, plus classifying 12,000 real images once
+  (``eval_per_image``, ``eval_scores`` measured); 14 s is the rest of the notebook on the Xeon
+  (3,350 s in all, 3,336 s of them training).
+* lesson 5 = 15 epochs x 25 generator iterations x ``lesson5_iter`` + ``119 x speed`` (the Xeon:
+  291 s in all, 172 s of them training).
+* lesson 4 = its toy runs (``experiments.toy_step_units()``: every failure and fix on 3 seeds, in plain
+  toy steps) x ``toy_step`` (timed: one epoch of the toy GAN, one thread) + ``65 x speed`` (the
+  Fashion-MNIST experiment on the Xeon).
+* lessons 1, 2 = their recorded time x ``speed`` (5 and 14 s on the Xeon); lesson 2 also trains a toy D
+  for its optimal-D demo (3 seeds x 2 x 1,500 D-only steps, half a toy step each). Lesson 1 also runs
+  this doctor (short form): add the doctor's own time.
+
+The non-training parts run on the CPU even beside a GPU, so ``speed`` always comes from a CPU step.
+Other programs running at the same time slow both the timing and the lessons.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+REFERENCE_STEP_S = 0.070
+"""Lesson 3's training step on the README's 2-core Intel Xeon, fp32 (``env.bf16_supported`` notes it)."""
+RECORDED_S = {1: 5.0, 2: 14.0, 3: 3350.0, 4: 201.0, 5: 291.0}
+"""Full-run wall time of each lesson on that Xeon (README's lesson table)."""
+REST_S = {3: 3350.0 - 3336.0, 4: 65.0, 5: 291.0 - 172.0}
+"""The part of lessons 3 and 5 that is not training, on that Xeon (whole notebook minus training)."""
+LESSON3 = {"num_epochs": 50, "steps_per_epoch": 937, "checkpoints": 10, "eval_samples": 2000,
+           "real_images_scored": 10_000 + 2_000}
+LESSON5 = {"num_epochs": 15, "iterations_per_epoch": 25, "n_critic": 5, "batch_size": 64}
+LESSONS = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds per unit of work on this machine (plumbing for :func:`predict_lesson_seconds`)."""
+
+    lesson3_step: float  # one train_gan step, batch 64, on the lessons' device
+    lesson5_iter: float  # one train_wgan_gp generator iteration (5 critic steps + 1 G step)
+    eval_per_image: float  # sample and classify one image (lesson 3's FID/KID)
+    eval_scores: float  # FID + KID of 2,000 features against 10,000
+    cpu_step: float  # one train_gan step on the CPU (the speed of the CPU-bound cells)
+    device: str = "cpu"
+    toy_step: float = 0.0  # one train_stable_gan step of lesson 4's toy GAN, one thread (0: not measured)
+
+
+@contextlib.contextmanager
+def preserved_rng():
+    """Timing draws random numbers; the caller's random state (torch, NumPy, Python) is restored (plumbing)."""
+    py, npy = random.getstate(), np.random.get_state()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            random.setstate(py)
+            np.random.set_state(npy)
+
+
+def _random_loader(n_batches: int, shape, device, batch_size: int = 64):
+    from .data import TensorLoader
+
+    images = torch.randint(0, 256, (n_batches * batch_size, *shape), dtype=torch.uint8)
+    return TensorLoader(images, batch_size=batch_size, device=device, seed=0)
+
+
+def lesson3_models(device):
+    """Lesson 3's G and D with DCGAN initialisation, on ``device`` (plumbing)."""
+    from .models import Discriminator, Generator, init_weights
+
+    G, D = Generator(100).to(device), Discriminator().to(device)
+    G.apply(init_weights)
+    D.apply(init_weights)
+    return G, D
+
+
+def time_lesson3_step(steps: int, device, warmup: int = 2, models=None) -> float:
+    """Seconds per ``train_gan`` step at lesson 3's settings, after ``warmup`` steps (plumbing)."""
+    from .training import d_step, g_step, train_gan
+
+    G, D = models or lesson3_models(device)
+    options = dict(lr_g=2e-4, lr_d=2e-4, beta1=0.5, d_step_fn=d_step, g_step_fn=g_step, seed=None, amp="auto",
+                   checkpoint_interval=0, verbose=False, dashboard=False)
+    train_gan(G, D, _random_loader(warmup, (1, 28, 28), device), 1, device, **options)
+    history = train_gan(G, D, _random_loader(steps, (1, 28, 28), device), 1, device, **options)
+    return history["wall_time_s"] / steps
+
+
+def predict_training_seconds(num_epochs: int, steps_per_epoch: int, device, steps: int = 10) -> tuple[float, float]:
+    """Lesson 3, before it trains: ``(predicted seconds, seconds per step)`` for ``num_epochs`` x
+    ``steps_per_epoch`` steps, from ``steps`` timed steps on this machine (the caller's random state is kept)."""
+    with preserved_rng():
+        step_s = time_lesson3_step(steps, device)
+    return num_epochs * steps_per_epoch * step_s, step_s
+
+
+def lesson5_setting(device) -> dict:
+    """Lesson 5's full setting for ``device``, as its settings cell picks it (plumbing)."""
+    from .env import bf16_native
+
+    image_size = 64 if torch.device(device).type == "cuda" else 32
+    return {"image_size": image_size, "width": 48 if image_size == 64 else 32, "amp": bf16_native(device)}
+
+
+def time_lesson5_iteration(iterations: int, device, warmup: int = 1) -> float:
+    """Seconds per ``train_wgan_gp`` generator iteration at lesson 5's setting, after a warm-up (plumbing)."""
+    from .wgan import Critic, FlowerGenerator, train_wgan_gp
+
+    s = lesson5_setting(device)
+    G = FlowerGenerator(100, s["width"], image_size=s["image_size"]).to(device)
+    D = Critic(s["width"], image_size=s["image_size"]).to(device)
+    options = dict(lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9, n_critic=LESSON5["n_critic"], lambda_gp=10.0,
+                   amp=s["amp"], seed=None, checkpoint_interval=0, verbose=False, dashboard=False)
+    shape, n = (3, s["image_size"], s["image_size"]), LESSON5["n_critic"]
+    train_wgan_gp(G, D, _random_loader(warmup * n, shape, device), 1, device, **options)
+    history = train_wgan_gp(G, D, _random_loader(iterations * n, shape, device), 1, device, **options)
+    return history["wall_time_s"] / iterations
+
+
+def time_toy_step(epochs: int = 1) -> float:
+    """Seconds per step of lesson 4's toy GAN (one D and one G step, one thread, as the lesson runs it) (plumbing)."""
+    from .env import use_threads
+    from .experiments import TOY, settings_for, toy_run
+
+    threads = torch.get_num_threads()
+    use_threads(1)
+    try:
+        start = time.perf_counter()
+        toy_run(settings_for("collapse"), 0, epochs)
+        return (time.perf_counter() - start) / (epochs * TOY["n_points"] // TOY["batch_size"])
+    finally:
+        torch.set_num_threads(threads)
+
+
+def time_evaluation(G, n: int) -> tuple[float, float]:
+    """``(seconds per image sampled and classified, seconds for FID + KID at lesson 3's sizes)`` (plumbing)."""
+    from .metrics import classify, frechet_distance, gaussian_stats, kernel_distance
+    from .sampling import sample
+
+    classify(sample(G, 8, seed=0))  # warm-up: loads the classifier
+    start = time.perf_counter()
+    feats, _ = classify(sample(G, n, seed=0))  # (n, 128)
+    per_image = (time.perf_counter() - start) / n
+    feats = feats.repeat(-(-LESSON3["eval_samples"] // n), 1)[:LESSON3["eval_samples"]]  # (2000, 128)
+    reference = torch.randn(10_000, feats.shape[1], dtype=torch.float64)
+    start = time.perf_counter()
+    frechet_distance(gaussian_stats(feats), gaussian_stats(reference))
+    kernel_distance(feats, reference)
+    return per_image, time.perf_counter() - start
+
+
+def measure(steps: int = 25, device=None) -> Timings:
+    """Time lessons 3 and 5 here: ``steps`` lesson-3 steps, ``steps // 5`` lesson-5 iterations (plumbing)."""
+    from .env import get_device
+
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}: e.g. steps=25")
+    device = torch.device(device) if device is not None else get_device()
+    with preserved_rng():
+        G, D = lesson3_models(device)
+        step = time_lesson3_step(steps, device, warmup=max(2, steps // 5), models=(G, D))
+        cpu_step = step if device.type == "cpu" else time_lesson3_step(min(steps, 5), "cpu")
+        iteration = time_lesson5_iteration(max(1, steps // 5), device)
+        per_image, scores = time_evaluation(G, n=min(500, 25 * steps))
+        toy = time_toy_step()
+    return Timings(step, iteration, per_image, scores, cpu_step, device.type, toy)
+
+
+def predict_lesson_seconds(lesson: int, steps: int = 25, timer=None) -> float:
+    """Predicted wall time of lesson ``lesson``'s full run on this machine, in seconds (plumbing; lessons 1-5).
+
+    ``timer(steps) -> Timings`` (default :func:`measure`, which takes seconds) measures the machine;
+    the model is in this module's docstring. Linear in every timing.
+    """
+    if lesson not in LESSONS:
+        raise ValueError(f"lesson must be one of {LESSONS}, got {lesson!r}")
+    return predict_from(timer(steps) if timer is not None else measure(steps), lesson)
+
+
+def predict_from(t: Timings, lesson: int) -> float:
+    """The model of this module's docstring, applied to measured timings ``t`` (plumbing)."""
+    return sum(parts(t, lesson).values())
+
+
+def parts(t: Timings, lesson: int) -> dict[str, float]:
+    """The predicted seconds of ``lesson`` by part: ``training``, ``evaluation``, ``other cells`` (plumbing)."""
+    speed = t.cpu_step / REFERENCE_STEP_S
+    if lesson == 3:
+        c = LESSON3
+        per_checkpoint = c["eval_samples"] * t.eval_per_image + t.eval_scores
+        evaluation = c["checkpoints"] * per_checkpoint + c["real_images_scored"] * t.eval_per_image + t.eval_scores
+        return {"training": c["num_epochs"] * c["steps_per_epoch"] * t.lesson3_step, "evaluation": evaluation,
+                "other cells": REST_S[3] * speed}
+    if lesson == 2 and t.toy_step:  # + the optimal-D demo: 3 seeds x 2 Ds x 1,500 D-only steps (half a toy step)
+        return {"whole notebook": RECORDED_S[2] * speed, "optimal-D demo": 3 * 2 * 1500 * 0.5 * t.toy_step}
+    if lesson == 4 and t.toy_step:
+        from .experiments import toy_step_units
+
+        return {"toy runs": toy_step_units() * t.toy_step, "other cells": REST_S[4] * speed}
+    if lesson == 5:
+        c = LESSON5
+        return {"training": c["num_epochs"] * c["iterations_per_epoch"] * t.lesson5_iter,
+                "other cells": REST_S[5] * speed}
+    return {"whole notebook": RECORDED_S[lesson] * speed}
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``12 min``, ``2 h 05 min`` (plumbing)."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d} min"

@@ -1,0 +1,223 @@
+"""What each lesson claims about its runs, computed (lessons 1-5). The notebooks call these functions where
+they make a claim; ``python -m course_utils.claims`` calls :data:`PROVIDERS` to re-check them all.
+
+Each function returns a list of :class:`~course_utils.claims.Claim` and prints one ``PASS``/``FAIL``
+line per claim. A claim about a run takes the run (a history, a table of seeds) as its argument, so the
+notebook's statement is about the run it just made; the providers make the same runs, or read the
+shipped records (``course_utils/pretrained/*.json``, the shipped histories).
+"""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from .claims import claim, needs_full_run, on_every_seed, spread
+from .env import quick as _quick_value
+
+# ----------------------------------------------------------------------------- lesson 1
+
+
+def lesson1_facts() -> list:
+    """The data's class names and the [-1, 1] convention (lesson 1)."""
+    from torchvision.datasets import FashionMNIST
+    from torchvision.transforms import Normalize
+
+    from .data import FASHION_CLASSES
+    from .models import Generator
+
+    ends = Normalize((0.5,), (0.5,))(torch.tensor([0.0, 1.0]).view(2, 1, 1)).flatten().tolist()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        out = Generator().eval()(torch.randn(16, 100))
+    return [
+        claim("fashion_classes", "the course's class names are torchvision's FashionMNIST.classes, in order",
+              list(FASHION_CLASSES) == list(FashionMNIST.classes), ", ".join(FASHION_CLASSES)),
+        claim("normalize_range", "Normalize((0.5,), (0.5,)) maps ToTensor's [0, 1] to [-1, 1]",
+              ends == [-1.0, 1.0], f"0 -> {ends[0]:g}, 1 -> {ends[1]:g}"),
+        claim("generator_range", "the reference Generator turns z (16, 100) into (16, 1, 28, 28) in [-1, 1]",
+              tuple(out.shape) == (16, 1, 28, 28) and out.abs().max().item() <= 1.0,
+              f"shape {tuple(out.shape)}, max |x| {out.abs().max().item():.3f}"),
+    ]
+
+
+# ----------------------------------------------------------------------------- lesson 2
+
+def lesson2_chance() -> list:
+    """A D that guesses (logit 0, D = 0.5) scores log 2 with the averaged BCE (lesson 2)."""
+    from .training import LOG2, discriminator_loss
+
+    loss = discriminator_loss(torch.zeros(8, 1), torch.zeros(8, 1)).item()
+    return [claim("chance_is_log2", "a D that guesses (D = 0.5 everywhere) scores log 2 ~ 0.693",
+                  abs(loss - LOG2) < 1e-6, f"loss {loss:.6f}")]
+
+
+def optimal_d_claims(collapsed: list[dict], perfect: list[dict]) -> list:
+    """D* on the ring: per seed, a D trained against a 4-mode G and against a perfect G (lesson 2)."""
+    from .theory import LOG2
+
+    err = [float((r["d_at_centers"] - r["d_star_at_centers"]).abs().max()) for r in collapsed]
+    gap = [abs(r["d_loss"] - r["d_star_loss"]) for r in collapsed]
+    half = [float((r["d_at_centers"] - 0.5).abs().max()) for r in perfect]
+    chance = [abs(r["d_loss"] - LOG2) for r in perfect]
+    covered = [float(r["d_at_centers"][:4].mean()) for r in collapsed]
+    missing = [float(r["d_at_centers"][4:].mean()) for r in collapsed]
+    ok1, n1 = on_every_seed(e < 0.1 for e in err)
+    ok2, n2 = on_every_seed(g < 0.01 for g in gap)
+    ok3, n3 = on_every_seed(h < 0.05 and c < 0.005 for h, c in zip(half, chance))
+    return [
+        claim("d_star_matches", f"against a G that covers 4 of 8 modes, the trained D is D* = p_data / (p_data + "
+              f"p_g) at every mode centre (1/3 on the covered modes, 1 on the missing ones) on {n1}", ok1,
+              f"covered {spread(covered)}, missing {spread(missing)}, largest error {spread(err)}"),
+        claim("d_star_loss", f"its loss is log 2 - JS(p_data, p_g) = {collapsed[0]['d_star_loss']:.3f} on {n2}",
+              ok2, f"loss {spread([r['d_loss'] for r in collapsed])}"),
+        claim("perfect_g_chance", f"against a perfect G, D = 0.5 everywhere and its loss is log 2 on {n3}", ok3,
+              f"largest |D - 0.5| {spread(half)}, loss {spread([r['d_loss'] for r in perfect])}"),
+    ]
+
+
+def lesson2(quick: bool = False) -> list:
+    from .env import use_threads
+    from .theory import train_d_against
+
+    use_threads(1)  # a tiny MLP: one thread is fastest
+    seeds, steps = ((0,), 800) if quick else ((0, 1, 2), 1500)
+    w_collapsed, w_perfect = torch.tensor([0.25] * 4 + [0.0] * 4), torch.full((8,), 1 / 8)
+    collapsed = [train_d_against(w_collapsed, steps=steps, seed=s) for s in seeds]
+    perfect = [train_d_against(w_perfect, steps=steps, seed=s) for s in seeds]
+    return lesson2_chance() + optimal_d_claims(collapsed, perfect)
+
+
+# ----------------------------------------------------------------------------- lesson 3
+
+def _epoch_mean(history: dict, key: str, epoch: int) -> float:
+    steps = history["steps_per_epoch"]
+    values = history[key][(epoch - 1) * steps:epoch * steps]
+    return sum(values) / len(values)
+
+
+def losses_vs_quality_claims(history: dict, shipped: bool = False) -> list:
+    """Lesson 3: in this run, does G's loss rise while the images get better (KID falls)?"""
+    rows = history.get("metrics") or []
+    if len(rows) < 3:
+        return [needs_full_run("g_loss_vs_kid", "G's loss rises from the first to the last checkpoint while the "
+                               "KID falls (needs at least 3 checkpoints: run the full 50 epochs)")]
+    first, last = rows[0], rows[-1]
+    g0, g1 = _epoch_mean(history, "g_loss", first["epoch"]), _epoch_mean(history, "g_loss", last["epoch"])
+    which = "the shipped run" if shipped else "this run"
+    covers = [m["coverage"] for m in rows]
+    return [
+        claim("g_loss_rises_kid_falls", f"in {which}, G's loss rose from epoch {first['epoch']} to epoch "
+              f"{last['epoch']} while the KID fell: a rising G loss went with better images", g1 > g0 and
+              last["kid"] < first["kid"], f"G loss {g0:.2f} -> {g1:.2f}, KID {first['kid']:.3f} -> {last['kid']:.3f}"),
+        claim("classes_every_checkpoint", f"in {which}, the samples covered at least 9 of 10 classes at every "
+              "checkpoint", min(covers) >= 9, f"classes covered per checkpoint: {covers}"),
+    ]
+
+
+def balance_claims(history: dict, shipped: bool = False) -> list:
+    """Lesson 3: the shipped run is balanced by the one diagnosis (checklist and verdict agree)."""
+    from .analysis import assess_equilibrium, convergence_checklist
+
+    checks = convergence_checklist(history, verbose=False)
+    verdict = assess_equilibrium(history, verbose=False)["verdict"]
+    passed = sum(c.passed for c in checks)
+    which = "the shipped run" if shipped else "this run"
+    return [claim("balanced", f"{which} passes the convergence checklist and its verdict is balanced (lesson 4's "
+                  "health report uses the same thresholds)", passed == len(checks) and verdict in
+                  ("balanced", "near_equilibrium"), f"{passed}/{len(checks)} checks, verdict {verdict}")]
+
+
+def shipped_quality_claims() -> list:
+    """Lesson 3: the shipped generator's recorded quality against the tutorial DCGAN's."""
+    from .checkpoints import PRETRAINED_DIR
+
+    q = json.loads((PRETRAINED_DIR / "fashion_dcgan.json").read_text())["quality"]
+    base = q["baseline_tutorial_dcgan_20_epochs"]
+    lo, hi = q["class_shares_min_max"]
+    return [
+        claim("shipped_beats_tutorial", "the shipped generator's FID (10,000 samples, the course metric) is lower "
+              "than the PyTorch tutorial's DCGAN trained 20 epochs", q["fid"] < base["fid"],
+              f"{q['fid']:.1f} vs {base['fid']:.1f} (record: fashion_dcgan.json)"),
+        claim("shipped_all_classes", "the shipped generator covers all 10 classes, none below 5% or above 15%",
+              q["classes_covered"] == 10 and lo >= 0.05 and hi <= 0.15, f"shares {lo:.0%} to {hi:.0%}"),
+    ]
+
+
+def lesson3(quick: bool = False) -> list:
+    from .checkpoints import load_history
+
+    shipped = load_history("fashion_dcgan")
+    return (balance_claims(shipped, shipped=True) + losses_vs_quality_claims(shipped, shipped=True)
+            + shipped_quality_claims())
+
+
+# ----------------------------------------------------------------------------- lesson 5
+
+def js_w1_claims(shifts=(0.25, 0.5, 1.0, 2.0, 4.0, 8.0)) -> list:
+    """Lesson 5: JS saturates at log 2 once the supports are disjoint; W1 keeps growing."""
+    from .theory import LOG2, uniform_js_w1
+
+    rows = [(s, *uniform_js_w1(s)) for s in shifts]
+    disjoint = [(s, js, w1) for s, js, w1 in rows if s >= 1.0]
+    overlap = [(s, js, w1) for s, js, w1 in rows if s < 1.0]
+    return [
+        claim("js_saturates", "for two unit-width uniforms shifted by 1 or more (disjoint supports) JS is log 2 "
+              "whatever the shift: no gradient tells G which way to move",
+              all(abs(js - LOG2) < 1e-6 for _, js, _ in disjoint),
+              ", ".join(f"shift {s:g}: JS {js:.4f}" for s, js, _ in disjoint)),
+        claim("w1_grows", "W1 equals the shift: it keeps a slope of 1 however far apart they are",
+              all(abs(w1 - s) < 0.01 for s, _, w1 in rows),
+              ", ".join(f"shift {s:g}: W1 {w1:.3f}" for s, _, w1 in rows)),
+        claim("js_overlap", "while the supports overlap, JS = shift x log 2 (it changes, so it has a gradient)",
+              all(abs(js - s * LOG2) < 1e-3 for s, js, _ in overlap),
+              ", ".join(f"shift {s:g}: JS {js:.4f}" for s, js, _ in overlap)),
+    ]
+
+
+def clipping_vs_gp_claims(clipped: list[dict], penalised: list[dict]) -> list:
+    """Lesson 5: per seed, a critic made Lipschitz by weight clipping vs by the gradient penalty."""
+    w1 = clipped[0]["w1"]
+    ok1, n1 = on_every_seed(r["estimate"] < 0.01 * w1 and r["at_bounds"] >= 0.5 for r in clipped)
+    ok2, n2 = on_every_seed(abs(r["estimate"] - w1) <= 0.2 * w1 for r in penalised)
+    return [
+        claim("clipping_shrinks", f"with weights clipped to [-0.01, 0.01] the critic's estimate is under 1% of "
+              f"W1 = {w1:g} and most weights sit at the bounds, on {n1}", ok1,
+              f"estimate {spread([r['estimate'] for r in clipped])}, slope {spread([r['slope'] for r in clipped])}, "
+              f"weights at the bounds {spread([r['at_bounds'] for r in clipped])}"),
+        claim("gp_estimates_w1", f"with the gradient penalty the estimate is within 20% of W1 = {w1:g} (slope ~1), "
+              f"on {n2}", ok2, f"estimate {spread([r['estimate'] for r in penalised])}, slope "
+              f"{spread([r['slope'] for r in penalised])}"),
+    ]
+
+
+def lesson5(quick: bool = False) -> list:
+    from .env import use_threads
+    from .theory import train_critic
+
+    use_threads(1)  # tiny MLP critics: one thread is fastest
+    seeds = (0,) if quick else (0, 1, 2)
+    clipped = [train_critic(3.0, "clip", seed=s) for s in seeds]
+    penalised = [train_critic(3.0, "gp", seed=s) for s in seeds]
+    return js_w1_claims() + clipping_vs_gp_claims(clipped, penalised)
+
+
+# ----------------------------------------------------------------------------- registry
+
+def lesson1(quick: bool = False) -> list:
+    return lesson1_facts()
+
+
+def lesson4(quick: bool = False) -> list:
+    from .experiments import lesson4_claims
+
+    return lesson4_claims(quick=quick)
+
+
+PROVIDERS = {1: lesson1, 2: lesson2, 3: lesson3, 4: lesson4, 5: lesson5}
+
+
+def quick_or(full, reduced):
+    """``quick(full, reduced)`` (re-exported for the notebooks' claim cells)."""
+    return _quick_value(full, reduced)
