@@ -209,10 +209,30 @@ def lesson1(quick: bool = False) -> list:
     return lesson1_facts()
 
 
+def fashion_collapse(warmup: int = 300, steps: int = 400, eval_every: int = 100, seed: int = 0) -> list:
+    """Lesson 4's Fashion-MNIST experiment at its full settings: lesson 3's G against a frozen and a learning D."""
+    from .checkpoints import load_generator
+    from .collapse import chase, fashion_collapse_claims, warm_up_discriminator
+    from .data import fashion_mnist_loader
+    from .env import use_threads
+
+    use_threads()  # the DCGAN uses every core this process may use
+    loader = fashion_mnist_loader(batch_size=64, device="cpu", seed=seed)
+    G = load_generator("fashion_dcgan")
+    D = warm_up_discriminator(G, loader, warmup, seed=seed)
+    runs = {name: chase(G, D, loader, steps, d_learns=learns, eval_every=eval_every)
+            for name, learns in [("D frozen, G keeps training", False), ("D learning (alternating steps)", True)]}
+    return fashion_collapse_claims(runs)
+
+
 def lesson4(quick: bool = False) -> list:
     from .experiments import lesson4_claims
 
-    return lesson4_claims(quick=quick)
+    found = lesson4_claims(quick=quick)
+    if quick:
+        return found + [needs_full_run("fashion_collapse", "the Fashion-MNIST collapse (300 + 2 x 400 steps of "
+                                       "lesson 3's DCGAN): run without --quick")]
+    return found + fashion_collapse()
 
 
 PROVIDERS = {1: lesson1, 2: lesson2, 3: lesson3, 4: lesson4, 5: lesson5}
