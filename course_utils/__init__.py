@@ -26,16 +26,19 @@ wgan, wgan_checks   5      critic, gradient penalty, ``train_wgan_gp``; lesson 5
 flowers, ..._metric 5      Oxford 102 Flowers under the data policy; the SWD metric
 theory              2, 5   the optimal D on the ring; JS vs W1; weight clipping vs the gradient penalty
 experiments         4      the failures and fixes run on several seeds, the vanishing-gradient demo
+conditional         6      ``ConditionalGenerator``, ``ProjectionDiscriminator``, the steps, ``train_conditional_gan``
+conditional_checks  6      lesson 6's self-checks (label ignored, labels not shared, not uniform, no detach)
+control             6      measured control: agreement with the requested class, confusion matrix, per-class FID
 ------------------  -----  ---------------------------------------------------------------------
-trainer_kit         3-5    shared by every trainer: set-up, resume rule, fit with dashboard, checkpoints
-loop                3-5    the training loop: progress, statistics, interrupts, NaN stop
-checking            1-5    the checking toolkit: ``CheckReport``, calling student code, variants
-checkpoints         3-5    checkpoints (atomic, ``weights_only``), generator files, histories
-plotting, widgets   1-5    pictures, the latent explorer and the live dashboard
+trainer_kit         3-6    shared by every trainer: set-up, resume rule, fit with dashboard, checkpoints
+loop                3-6    the training loop: progress, statistics, interrupts, NaN stop
+checking            1-6    the checking toolkit: ``CheckReport``, calling student code, variants
+checkpoints         3-6    checkpoints (atomic, ``weights_only``), generator files, histories
+plotting, widgets   1-6    pictures, the latent explorer and the live dashboard
 lessons, run        -      generate lessons from solutions; run a notebook headless
-claims              1-5    claims as code: ``claim``, ``python -m course_utils.claims [--quick]``
-lesson_claims       1-5    what each lesson claims about its runs, computed (the registry)
-records             3-5    measured runtimes per machine (``pretrained/runtimes.json``)
+claims              1-6    claims as code: ``claim``, ``python -m course_utils.claims [--quick]``
+lesson_claims       1-6    what each lesson claims about its runs, computed (the registry)
+records             3-6    measured runtimes per machine (``pretrained/runtimes.json``)
 hosted              -      the lessons' setup cell (installs course_utils on Colab/Kaggle), Colab links
 doctor, forecast    -      ``python -m course_utils.doctor``: checks the set-up, predicts each lesson's run time
 grade, grade_*,     -      the instructor's grading command and its hidden checks

@@ -137,6 +137,9 @@ GENERATOR_CLASSES = {
     "course_utils.models.FCGenerator": {"latent_dim": _SIZE, "hidden": _SIZE},
     "course_utils.wgan.FlowerGenerator": {"latent_dim": _SIZE, "width": (1, 1024), "channels": (1, 4),
                                           "image_size": (32, 64)},
+    "course_utils.conditional.ConditionalGenerator": {"latent_dim": _SIZE, "num_classes": (1, 1000),
+                                                      "width": (1, 1024), "embed_dim": _SIZE,
+                                                      "label_channels": (1, 1024), "channels": (1, 4)},
 }
 
 

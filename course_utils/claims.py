@@ -1,4 +1,4 @@
-"""Claims as code (lessons 1-5): every statement a lesson makes about a run is computed and checked.
+"""Claims as code (lessons 1-6): every statement a lesson makes about a run is computed and checked.
 
 A lesson states a claim with :func:`claim`: the sentence, whether it holds, and the numbers it rests
 on, all computed from the run the notebook just made (or a shipped record). The cell prints ``PASS``

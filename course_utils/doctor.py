@@ -52,7 +52,7 @@ MIN_VERSIONS = {"torch": "2.4", "torchvision": "0.19"}
 FLOWERS_IMAGES = 8189
 SETUP_FIX = "python3 course.py setup (Windows: py course.py setup)"
 LONG_TRAINING_S = 20 * 60
-SHIPPED_TIP = {3: "; to skip training: use_shipped_run = True in its settings cell"}
+SHIPPED_TIP = {n: "; to skip training: use_shipped_run = True in its settings cell" for n in (3, 6)}
 
 
 class Line(NamedTuple):
@@ -297,7 +297,7 @@ def timing_lines(steps: int, timer=None, load: float = 0.0) -> list[Line]:
                      "then run python -m course_utils.doctor again")]
     lines = [Line("info", f"timed on {t.device}: lesson 3 {t.lesson3_step * 1000:.0f} ms per step ({steps} steps), "
                           f"lesson 5 {t.lesson5_iter:.2f} s per generator iteration ({max(1, steps // 5)}), "
-                          "each after a warm-up")]
+                          f"lesson 6 {t.lesson6_step * 1000:.0f} ms per step ({steps}), each after a warm-up")]
     lines += [line for line in (busy_cpu_line(t, steps, load),) if line is not None]
     for lesson in forecast.LESSONS:
         split = forecast.parts(t, lesson)

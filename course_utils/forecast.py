@@ -20,6 +20,10 @@ The model (all times in seconds; the recorded times are the README's, on its 2-c
 * lesson 4 = its toy runs (``experiments.toy_step_units()``: every failure and fix on 3 seeds, in plain
   toy steps) x ``toy_step`` (timed: one epoch of the toy GAN, one thread) + ``65 x speed`` (the
   Fashion-MNIST experiment on the Xeon).
+* lesson 6 = 20 epochs x 937 steps x ``lesson6_step`` + 10 checkpoints' evaluation (2,000 samples each)
+  + ``REST_S[6] x speed``: the rest of the notebook (the control measurements on 10,000 samples, the
+  comparison with lesson 3, the figures), timed on an AMD EPYC with ``use_shipped_run = True`` and scaled
+  to the Xeon by the two CPUs' lesson-3 steps.
 * lessons 1, 2 = their recorded time x ``speed`` (5 and 14 s on the Xeon); lesson 2 also trains a toy D
   for its optimal-D demo (3 seeds x 2 x 1,500 D-only steps, half a toy step each). Lesson 1 also runs
   this doctor (short form): add the doctor's own time.
@@ -42,12 +46,13 @@ REFERENCE_STEP_S = 0.070
 """Lesson 3's training step on the README's 2-core Intel Xeon, fp32 (``env.bf16_supported`` notes it)."""
 RECORDED_S = {1: 5.0, 2: 14.0, 3: 3350.0, 4: 201.0, 5: 291.0}
 """Full-run wall time of each lesson on that Xeon (README's lesson table)."""
-REST_S = {3: 3350.0 - 3336.0, 4: 65.0, 5: 291.0 - 172.0}
+REST_S = {3: 3350.0 - 3336.0, 4: 65.0, 5: 291.0 - 172.0, 6: 29.7}
 """The part of lessons 3 and 5 that is not training, on that Xeon (whole notebook minus training)."""
 LESSON3 = {"num_epochs": 50, "steps_per_epoch": 937, "checkpoints": 10, "eval_samples": 2000,
            "real_images_scored": 10_000 + 2_000}
 LESSON5 = {"num_epochs": 15, "iterations_per_epoch": 25, "n_critic": 5, "batch_size": 64}
-LESSONS = (1, 2, 3, 4, 5)
+LESSON6 = {"num_epochs": 20, "steps_per_epoch": 937, "checkpoints": 10, "eval_samples": 2000}
+LESSONS = (1, 2, 3, 4, 5, 6)
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class Timings:
     cpu_step: float  # one train_gan step on the CPU (the speed of the CPU-bound cells)
     device: str = "cpu"
     toy_step: float = 0.0  # one train_stable_gan step of lesson 4's toy GAN, one thread (0: not measured)
+    lesson6_step: float = 0.0  # one train_conditional_gan step, batch 64 (0: not measured)
 
 
 @contextlib.contextmanager
@@ -110,6 +116,31 @@ def predict_training_seconds(num_epochs: int, steps_per_epoch: int, device, step
     ``steps_per_epoch`` steps, from ``steps`` timed steps on this machine (the caller's random state is kept)."""
     with preserved_rng():
         step_s = time_lesson3_step(steps, device)
+    return num_epochs * steps_per_epoch * step_s, step_s
+
+
+def time_conditional_step(steps: int, device, warmup: int = 2) -> float:
+    """Seconds per ``train_conditional_gan`` step at lesson 6's settings, after ``warmup`` steps (plumbing)."""
+    from .conditional import ConditionalGenerator, ProjectionDiscriminator, train_conditional_gan
+    from .data import TensorLoader
+    from .models import init_weights
+
+    G, D = ConditionalGenerator().to(device), ProjectionDiscriminator().to(device)
+    G.apply(init_weights)
+    D.apply(init_weights)
+    options = dict(seed=None, checkpoint_interval=0, verbose=False, dashboard=False)
+    for n in (warmup, steps):
+        images = torch.randint(0, 256, (n * 64, 1, 28, 28), dtype=torch.uint8)
+        loader = TensorLoader(images, torch.randint(0, 10, (n * 64,)), batch_size=64, device=device)
+        history = train_conditional_gan(G, D, loader, 1, device, **options)
+    return history["wall_time_s"] / steps
+
+
+def predict_conditional_training_seconds(num_epochs: int, steps_per_epoch: int, device,
+                                         steps: int = 10) -> tuple[float, float]:
+    """Lesson 6, before it trains: ``(predicted seconds, seconds per step)``, from ``steps`` timed steps here."""
+    with preserved_rng():
+        step_s = time_conditional_step(steps, device)
     return num_epochs * steps_per_epoch * step_s, step_s
 
 
@@ -182,11 +213,12 @@ def measure(steps: int = 25, device=None) -> Timings:
         iteration = time_lesson5_iteration(max(1, steps // 5), device)
         per_image, scores = time_evaluation(G, n=min(500, 25 * steps))
         toy = time_toy_step()
-    return Timings(step, iteration, per_image, scores, cpu_step, device.type, toy)
+        conditional = time_conditional_step(steps, device, warmup=max(2, steps // 5))
+    return Timings(step, iteration, per_image, scores, cpu_step, device.type, toy, conditional)
 
 
 def predict_lesson_seconds(lesson: int, steps: int = 25, timer=None) -> float:
-    """Predicted wall time of lesson ``lesson``'s full run on this machine, in seconds (plumbing; lessons 1-5).
+    """Predicted wall time of lesson ``lesson``'s full run on this machine, in seconds (plumbing; lessons 1-6).
 
     ``timer(steps) -> Timings`` (default :func:`measure`, which takes seconds) measures the machine;
     the model is in this module's docstring. Linear in every timing.
@@ -216,6 +248,11 @@ def parts(t: Timings, lesson: int) -> dict[str, float]:
         from .experiments import toy_step_units
 
         return {"toy runs": toy_step_units() * t.toy_step, "other cells": REST_S[4] * speed}
+    if lesson == 6:
+        c = LESSON6
+        evaluation = c["checkpoints"] * (c["eval_samples"] * t.eval_per_image + t.eval_scores)
+        return {"training": c["num_epochs"] * c["steps_per_epoch"] * t.lesson6_step, "evaluation": evaluation,
+                "other cells": REST_S[6] * speed}
     if lesson == 5:
         c = LESSON5
         return {"training": c["num_epochs"] * c["iterations_per_epoch"] * t.lesson5_iter,

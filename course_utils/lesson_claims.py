@@ -1,4 +1,4 @@
-"""What each lesson claims about its runs, computed (lessons 1-5). The notebooks call these functions where
+"""What each lesson claims about its runs, computed (lessons 1-6). The notebooks call these functions where
 they make a claim; ``python -m course_utils.claims`` calls :data:`PROVIDERS` to re-check them all.
 
 Each function returns a list of :class:`~course_utils.claims.Claim` and prints one ``PASS``/``FAIL``
@@ -235,9 +235,81 @@ def lesson4(quick: bool = False) -> list:
     return found + fashion_collapse()
 
 
-PROVIDERS = {1: lesson1, 2: lesson2, 3: lesson3, 4: lesson4, 5: lesson5}
-
-
 def quick_or(full, reduced):
     """``quick(full, reduced)`` (re-exported for the notebooks' claim cells)."""
     return _quick_value(full, reduced)
+
+
+# ----------------------------------------------------------------------------- lesson 6
+
+TOPS = ("T-shirt/top", "Pullover", "Coat", "Shirt")
+"""The four tops: the classes the course classifier confuses most with each other on real images."""
+
+
+def control_claims(report: dict, who: str = "the shipped generator") -> list:
+    """Lesson 6: the class asked for is the class the course classifier sees, overall and class by class.
+
+    Each class is held to the classifier's own accuracy on real images of that class (``relative``): the
+    classes below ``RELATIVE_BAR`` of it are listed, and must be among the :data:`TOPS`.
+    """
+    from .control import AGREEMENT_BAR, RELATIVE_BAR
+    from .data import FASHION_CLASSES
+
+    relative = report["relative"].tolist()
+    short = [FASHION_CLASSES[k] for k, r in enumerate(relative) if r < RELATIVE_BAR]
+    worst = min(range(len(relative)), key=relative.__getitem__)
+    return [
+        claim("cgan_agreement", f"the classifier puts at least {AGREEMENT_BAR:.0%} of {who}'s samples in the "
+              f"class they were asked for", report["agreement"] >= AGREEMENT_BAR,
+              f"{report['agreement']:.3f} on {report['n']:,} samples"),
+        claim("cgan_classes_at_bar", f"classes reaching {RELATIVE_BAR:.0%} of the classifier's own accuracy on real "
+              "images of that class: all but tops the classifier itself confuses (T-shirt/top, Pullover, Coat, Shirt)",
+              all(name in TOPS for name in short),
+              f"{len(relative) - len(short)} of {len(relative)} reach it; below: {', '.join(short) or 'none'}"),
+        claim("cgan_every_class_85", "every class reaches at least 85% of the classifier's own accuracy on real "
+              "images of that class", min(relative) >= 0.85,
+              f"lowest: {FASHION_CLASSES[worst]} {report['per_class'][worst]:.3f} vs real "
+              f"{report['real_accuracy'][worst]:.3f} (ratio {relative[worst]:.2f})"),
+    ]
+
+
+def versus_unconditional_claims(cgan: dict, dcgan: dict) -> list:
+    """Lesson 6 vs lesson 3, the same metric and sample count: FID no worse, all ten classes covered."""
+    return [
+        claim("cgan_fid_vs_dcgan", "the conditional generator's FID is no worse than lesson 3's unconditional one "
+              "(same classifier, same number of samples)", cgan["fid"] <= dcgan["fid"],
+              f"{cgan['fid']:.2f} vs {dcgan['fid']:.2f} ({cgan['n']:,} samples each)"),
+        claim("cgan_coverage", "both cover all 10 classes; the conditional one by construction (10% each asked for)",
+              cgan["coverage"] == 10 and dcgan["coverage"] == 10,
+              f"{cgan['coverage']} and {dcgan['coverage']} classes"),
+    ]
+
+
+def style_claims(diversity) -> list:
+    """Lesson 6: within every class, z still varies the image (no class collapsed to one picture)."""
+    low = float(diversity.min())
+    return [claim("z_carries_style", "within every class, samples for different z differ at least half as much "
+                  "as real images of that class do", low >= 0.5,
+                  f"ratios {float(diversity.min()):.2f} to {float(diversity.max()):.2f}")]
+
+
+def lesson6_measurements(per_class: int = 1000) -> tuple[dict, dict, object]:
+    """Lesson 6's measurements of the shipped generators: cGAN control, lesson 3's scores, the cGAN's diversity."""
+    from .checkpoints import load_generator
+    from .control import control_report, within_class_diversity
+    from .metrics import fashion_scores
+    from .sampling import sample
+
+    cgan = load_generator("fashion_cgan")
+    report = control_report(cgan, per_class=per_class, verbose=False)
+    dcgan = {**fashion_scores(sample(load_generator("fashion_dcgan"), 10 * per_class, seed=0)), "n": 10 * per_class}
+    return report, dcgan, within_class_diversity(cgan)
+
+
+def lesson6(quick: bool = False) -> list:
+    report, dcgan, diversity = lesson6_measurements(per_class=1000)  # seeded, ~15 s: the same in quick mode
+    return control_claims(report) + versus_unconditional_claims(report, dcgan) + style_claims(diversity)
+
+
+
+PROVIDERS = {1: lesson1, 2: lesson2, 3: lesson3, 4: lesson4, 5: lesson5, 6: lesson6}

@@ -123,6 +123,14 @@ def _images(batch):
     return real
 
 
+def _labelled(batch):
+    """An ``(images, labels)`` batch for a conditional GAN; a clear error for a loader without labels."""
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+        raise TypeError("a conditional GAN needs (images, labels) batches; the loader gave "
+                        f"{type(batch).__name__}. Use fashion_mnist_loader(...) or TensorLoader(images, labels).")
+    return _images(batch), batch[1]
+
+
 def _describe(value) -> str:
     if isinstance(value, torch.Tensor):
         return f"a tensor of shape {tuple(value.shape)}"
@@ -207,7 +215,8 @@ NAN_ADVICE = ("Likely causes: a learning rate too high, a loss computed from pro
 
 
 def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_log=None, log_every: int = 50,
-        progress: bool = True, desc: str = "training", verbose: bool = True, nan_ok=()) -> dict:
+        progress: bool = True, desc: str = "training", verbose: bool = True, nan_ok=(),
+        with_labels: bool = False) -> dict:
     """Run ``step`` over ``num_epochs`` passes of ``loader``; append to ``history`` and return it.
 
     ``on_epoch_end(epoch)`` runs after each epoch (1-based, counting earlier runs of the same history),
@@ -216,7 +225,8 @@ def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_l
     with the history. Nothing is lost: Ctrl-C returns the history so far; a NaN or infinite statistic
     stops training and returns the history up to it (``history["stopped"]``); any other error keeps
     the history on the exception (``exc.history``, :func:`last_history`). ``nan_ok`` names statistics
-    that are NaN by design on some steps (e.g. ``d_grad`` when D skips a batch).
+    that are NaN by design on some steps (e.g. ``d_grad`` when D skips a batch). ``with_labels``: pass
+    ``step`` the whole ``(images, labels)`` batch (a conditional GAN, lesson 6) instead of the images.
     """
     num_epochs = _whole_number(num_epochs, "num_epochs")
     steps = len(loader)
@@ -231,7 +241,7 @@ def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_l
         for _ in range(num_epochs):
             epoch = history["epochs"] + 1
             for i, batch in enumerate(loader):
-                buffer.add(step(_images(batch)))
+                buffer.add(step(_labelled(batch) if with_labels else _images(batch)))
                 if (i + 1) % log_every == 0 or i + 1 == steps:
                     last = buffer.flush()
                     if bar is not None:

@@ -53,8 +53,8 @@ def plot_losses(history: dict, smooth_width: int = 100):
     return fig
 
 
-def plot_checkpoints(history: dict, n: int = 16):
-    """The first ``n`` fixed-noise samples at every stored checkpoint, one panel per epoch."""
+def plot_checkpoints(history: dict, n: int = 16, nrow: int | None = None):
+    """The first ``n`` fixed-noise samples at every stored checkpoint, one panel per epoch (``nrow`` per row)."""
     snaps = history["samples"]
     if not snaps:
         raise ValueError("history has no samples: train for at least checkpoint_interval epochs")
@@ -64,7 +64,7 @@ def plot_checkpoints(history: dict, n: int = 16):
     for ax in axes.flat:
         ax.axis("off")
     for ax, snap in zip(axes.flat, snaps):
-        show_grid(snap["images"][:n], title=f"epoch {snap['epoch']}", ax=ax)
+        show_grid(snap["images"][:n], title=f"epoch {snap['epoch']}", ax=ax, nrow=nrow)
     fig.tight_layout()
     return fig
 

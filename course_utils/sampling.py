@@ -58,9 +58,9 @@ def _check_memory(n: int, one: torch.Tensor) -> None:
                           "plenty for FID), or call sample() in a loop and use each batch as it comes.")
 
 
-def _run(G, z: torch.Tensor) -> torch.Tensor:
+def _run(G, z: torch.Tensor, y=None) -> torch.Tensor:
     try:
-        return G(z)
+        return G(z) if y is None else G(z, y)
     except RuntimeError as exc:
         if "Half" in str(exc) or "BFloat16" in str(exc) or "dtype" in str(exc).lower():
             raise RuntimeError(f"G's weights are {z.dtype}, which this device cannot run ({str(exc)[:120]}); "
@@ -68,14 +68,50 @@ def _run(G, z: torch.Tensor) -> torch.Tensor:
         raise
 
 
+def is_conditional(G) -> bool:
+    """True for a class-conditional generator ``G(z, y)``: it has an int ``num_classes`` (lesson 6)."""
+    return isinstance(getattr(G, "num_classes", None), int)
+
+
+def check_sample_labels(G, n: int, labels) -> torch.Tensor | None:
+    """``labels`` for ``sample``: None for an unconditional G; a LongTensor ``(n,)`` in 0..K-1 for a conditional one."""
+    name = type(G).__name__
+    if not is_conditional(G):
+        if labels is not None:
+            raise TypeError(f"labels were given but {name} is unconditional (it has no num_classes): it draws "
+                            "whatever class it likes. Drop labels=..., or use a conditional generator "
+                            "(lesson 6, e.g. load_generator('fashion_cgan')).")
+        return None
+    k = G.num_classes
+    if labels is None:
+        raise TypeError(f"{name} is conditional: say which class each sample is, e.g. labels=torch.full(({n},), 7) "
+                        f"(class 7 for all) or labels=torch.arange({n}) % {k} (every class in turn)")
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"labels must be a LongTensor of class ids, shape ({n},); got a {type(labels).__name__}. "
+                        "Convert with torch.tensor(labels)")
+    if labels.dtype != torch.long:
+        raise TypeError(f"labels must be class ids as a LongTensor (torch.long), got dtype {labels.dtype}: "
+                        "use labels.long() (class ids are whole numbers, not one-hot vectors or floats)")
+    if tuple(labels.shape) != (n,):
+        raise ValueError(f"labels must have shape ({n},), one class id per sample; got {tuple(labels.shape)}"
+                         + (" (one-hot? pass labels.argmax(1))" if labels.dim() == 2 else ""))
+    if labels.min() < 0 or labels.max() >= k:
+        raise ValueError(f"labels must be class ids in 0..{k - 1}; got values from {int(labels.min())} to "
+                         f"{int(labels.max())}")
+    return labels.cpu()
+
+
 @torch.no_grad()
-def sample(G, n: int, seed: int | None = None, batch_size: int = 500) -> torch.Tensor:
+def sample(G, n: int, seed: int | None = None, batch_size: int = 500, labels=None) -> torch.Tensor:
     """``n`` samples from ``G``: a float32 CPU tensor ``(n, C, H, W)`` with values in [-1, 1] (lesson 3).
 
     ``seed`` makes the draw repeatable. G is run in eval mode on its own device and dtype, in batches.
+    A conditional G (lesson 6) needs ``labels``, a LongTensor ``(n,)`` of class ids; the same ``seed``
+    gives the same ``z`` whatever the labels, so changing only the labels changes only the class.
     """
     _check_generator(G)
     n, batch_size = _count(n), _count(batch_size, "batch_size")
+    labels = check_sample_labels(G, n, labels)
     p = next(G.parameters(), None)
     device, dtype = (p.device, p.dtype) if p is not None else (torch.device("cpu"), torch.float32)
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -86,7 +122,8 @@ def sample(G, n: int, seed: int | None = None, batch_size: int = 500) -> torch.T
         for start in range(0, n, batch_size):
             b = min(batch_size, n - start)
             z = torch.randn(b, G.latent_dim, generator=gen).to(device=device, dtype=dtype)  # (b, latent_dim)
-            chunks.append(_run(G, z).float().cpu())  # (b, C, H, W)
+            y = None if labels is None else labels[start:start + b].to(device)  # (b,)
+            chunks.append(_run(G, z, y).float().cpu())  # (b, C, H, W)
             if start == 0:
                 _check_memory(n, chunks[0][0])
     finally:

@@ -118,6 +118,7 @@ class Run:
     autocast: object
     checkpoint_path: object = None
     state: dict | None = None  # the checkpoint resumed from, if any
+    fixed_labels: torch.Tensor | None = None  # (n_samples,) class ids for a conditional G (lesson 6), else None
     extra: dict = field(default_factory=dict)  # what a trainer adds to each checkpoint (e.g. RNG states)
 
 
@@ -186,7 +187,8 @@ def fit_with_dashboard(step, loader, num_epochs, run: Run, *, dashboard="auto", 
     """``loop.fit`` in training mode, with the live dashboard in Jupyter (see ``course_utils.widgets``)."""
     run.G.train()
     run.D.train()
-    live = LiveDashboard(run.G, run.fixed_z) if verbose and dashboard_enabled(dashboard) else None
+    live = (LiveDashboard(run.G, run.fixed_z, labels=run.fixed_labels) if verbose and dashboard_enabled(dashboard)
+            else None)
     fit(step, loader, num_epochs, run.history, on_log=live, progress=verbose, verbose=verbose, **fit_options)
     if live is not None:
         live(run.history, force=True)
@@ -197,7 +199,7 @@ def end_of_epoch(run: Run, epoch: int, *, sample_every: int, checkpoint_every: i
                  verbose: bool = False, show=()) -> None:
     """Samples and metrics every ``sample_every`` epochs, a checkpoint every ``checkpoint_every``, the epoch line."""
     if sample_every and epoch % sample_every == 0:
-        record_samples(run.G, run.fixed_z, run.history, epoch, eval_fn)
+        record_samples(run.G, run.fixed_z, run.history, epoch, eval_fn, labels=run.fixed_labels)
     if run.checkpoint_path is not None and checkpoint_every and epoch % checkpoint_every == 0:
         extra = {k: (v() if callable(v) else v) for k, v in run.extra.items()}
         save_or_warn(str(run.checkpoint_path).format(epoch=epoch), run.history, G=run.G, D=run.D,
@@ -229,15 +231,16 @@ def save_or_warn(path, history: dict, /, **objects) -> bool:
 
 
 @torch.no_grad()
-def record_samples(G, fixed_z, history: dict, epoch: int, eval_fn=None) -> None:
-    """Store ``G(fixed_z)`` (on CPU, float) and, if given, ``eval_fn(G)`` in the history.
+def record_samples(G, fixed_z, history: dict, epoch: int, eval_fn=None, labels=None) -> None:
+    """Store ``G(fixed_z)`` (``G(fixed_z, labels)`` for a conditional G; on CPU, float) and ``eval_fn(G)``.
 
     A failing ``eval_fn`` does not end the run: it is reported and kept in ``history["warnings"]``.
     """
     was_training = G.training
     G.eval()
     try:
-        history["samples"].append({"epoch": epoch, "images": G(fixed_z).float().cpu().contiguous()})
+        images = G(fixed_z) if labels is None else G(fixed_z, labels)  # (n_samples, C, H, W)
+        history["samples"].append({"epoch": epoch, "images": images.float().cpu().contiguous()})
         if eval_fn is not None:
             try:
                 scores = eval_fn(G)

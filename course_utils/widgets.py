@@ -1,15 +1,20 @@
 """Interactive widgets: the latent-space explorer (lesson 3, lesson 5) and the live training dashboard.
 
+For a class-conditional generator (lesson 6) the explorer adds a class picker, and :func:`plot_class_grid`
+draws one row per class from the same latent vectors.
+
 Widgets need a frontend (JupyterLab or Notebook with ipywidgets). Without one, :func:`latent_explorer`
 and the live dashboard say so in one line (what is missing, how to get the interactive version) and
-draw static figures instead: the latent walk (:func:`plot_latent_walk`), the dashboard's figure once
-training ends. Whether a frontend will draw widgets cannot be asked from the kernel, so
-:func:`widget_problem` guesses (its docstring lists the rules); ``COURSE_WIDGETS=1`` / ``=0`` overrides.
+draw static figures instead: the latent walk (:func:`plot_latent_walk`; for a conditional G also the
+class grid), the dashboard's figure once training ends. Whether a frontend will draw widgets cannot be
+asked from the kernel, so :func:`widget_problem` guesses (its docstring lists the rules);
+``COURSE_WIDGETS=1`` / ``=0`` overrides.
 """
 
 from __future__ import annotations
 
 import io
+import operator
 import os
 import time
 
@@ -17,7 +22,9 @@ import matplotlib.pyplot as plt
 import torch
 from PIL import Image
 
+from .data import FASHION_CLASSES
 from .env import is_quick
+from .sampling import is_conditional
 
 WIDGETS_ENV = "COURSE_WIDGETS"
 """``COURSE_WIDGETS=1`` forces the interactive widgets, ``0`` the static figures (overrides the guess)."""
@@ -113,29 +120,65 @@ def latent_point(latent_dim: int, seed_a: int, seed_b: int, t: float, offsets, d
 
 
 @torch.no_grad()
-def _generate(G, z: torch.Tensor) -> torch.Tensor:
+def _generate(G, z: torch.Tensor, labels=None) -> torch.Tensor:
     was_training = G.training
     G.eval()
+    device = next(G.parameters()).device
     try:
-        return G(z.to(next(G.parameters()).device)).float().cpu()
+        if labels is not None:  # a conditional G (lesson 6)
+            return G(z.to(device), torch.as_tensor(labels, dtype=torch.long).to(device)).float().cpu()
+        return G(z.to(device)).float().cpu()
     finally:
         G.train(was_training)
 
 
-def latent_explorer(G, n_directions: int = 4, seed_a: int = 0, seed_b: int = 1, size: int = 224):
+def class_names(G) -> list[str]:
+    """A conditional G's class names: ``FASHION_CLASSES`` for 10 classes, else ``"class 0"``, ... (lesson 6)."""
+    k = G.num_classes
+    return list(FASHION_CLASSES) if k == len(FASHION_CLASSES) else [f"class {i}" for i in range(k)]
+
+
+def _class_label(G, label) -> int | None:
+    """``label`` checked against a conditional G's classes (an int in 0..K-1); ``None`` for an unconditional G."""
+    if not is_conditional(G):
+        return None
+    wrong = TypeError(f"label must be a class id (an int, e.g. 7 for the 8th class), got {label!r}")
+    if isinstance(label, bool):
+        raise wrong
+    try:
+        label = operator.index(label)  # int, numpy integers, 0-dim integer tensors
+    except TypeError:
+        raise wrong from None
+    if not 0 <= label < G.num_classes:
+        raise ValueError(f"label must be a class id in 0..{G.num_classes - 1}, got {label}")
+    return label
+
+
+def _class_picker(G, label: int):
+    """A Dropdown of G's classes, options ``(name, id)``, starting at ``label`` (lesson 6)."""
+    import ipywidgets as w
+
+    return w.Dropdown(options=list(zip(class_names(G), range(G.num_classes))), value=_class_label(G, label),
+                      description="class")
+
+
+def latent_explorer(G, n_directions: int = 4, seed_a: int = 0, seed_b: int = 1, size: int = 224, label: int = 0):
     """Sliders over ``n_directions`` random latent directions and a slerp slider between two seeds (lessons 3, 5).
 
     Every change re-renders ``G(z)`` live. Returns the ipywidgets box (display it, or make it the
-    last line of a cell). Where widgets would not show (:func:`widget_problem`), prints one line
-    saying why and how to get the sliders, and shows the static :func:`plot_latent_walk` instead:
-    displayed in a notebook (returns ``None``), returned as a closed figure elsewhere.
+    last line of a cell). For a conditional G (lesson 6) a class picker (starting at ``label``) sits
+    above the sliders and ``G(z, y)`` is drawn for the picked class; ``label`` is ignored otherwise.
+    Where widgets would not show (:func:`widget_problem`), prints one line saying why and how to get
+    the sliders, and shows the static :func:`plot_latent_walk` instead (for a conditional G: the walk
+    for class ``label``, then :func:`plot_class_grid`): displayed in a notebook (returns ``None``),
+    returned as closed figures elsewhere (one figure; a tuple of two for a conditional G).
     """
     problem = widget_problem()
     if problem:
-        print(f"latent explorer: {problem}. Showing the static latent walk instead.", flush=True)
-        return show_static(plot_latent_walk(G, seed_a, seed_b, n_directions=n_directions))
+        return _static_explorer(G, problem, n_directions, seed_a, seed_b, label)
     import ipywidgets as w
 
+    pickers = [_class_picker(G, label)] if is_conditional(G) else []  # lesson 6: above the sliders
     directions = latent_directions(G.latent_dim, n_directions)
     sliders = [w.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.25, description=f"direction {i + 1}",
                              continuous_update=True) for i in range(n_directions)]
@@ -146,12 +189,25 @@ def latent_explorer(G, n_directions: int = 4, seed_a: int = 0, seed_b: int = 1, 
 
     def update(_change=None):
         z = latent_point(G.latent_dim, a.value, b.value, t.value, [s.value for s in sliders], directions)
-        image.value = render_png(_generate(G, z), size)
+        y = torch.tensor([pickers[0].value], dtype=torch.long) if pickers else None  # (1,) the picked class
+        image.value = render_png(_generate(G, z, y), size)
 
-    for control in (*sliders, t, a, b):
+    for control in (*pickers, *sliders, t, a, b):
         control.observe(update, names="value")
     update()
-    return w.HBox([image, w.VBox([a, b, t, *sliders])])
+    return w.HBox([image, w.VBox([*pickers, a, b, t, *sliders])])
+
+
+def _static_explorer(G, problem: str, n_directions: int, seed_a: int, seed_b: int, label: int):
+    """The explorer without a widget frontend: one line saying why, then the static figures."""
+    y = _class_label(G, label)
+    what = "the static latent walk" + ("" if y is None else f" (class {class_names(G)[y]}) and the class grid")
+    print(f"latent explorer: {problem}. Showing {what} instead.", flush=True)
+    walk = show_static(plot_latent_walk(G, seed_a, seed_b, n_directions=n_directions, label=label))
+    if y is None:
+        return walk
+    grid = show_static(plot_class_grid(G, seed=seed_a))
+    return None if walk is None else (walk, grid)
 
 
 def show_static(fig):
@@ -165,8 +221,21 @@ def show_static(fig):
     return None
 
 
-def plot_latent_walk(G, seed_a: int = 0, seed_b: int = 1, steps: int = 10, n_directions: int = 2):
-    """The static version of the explorer: a slerp from seed a to b, and walks along two directions (lessons 3, 5)."""
+def _draw_row(axes, images: torch.Tensor, title: str) -> None:
+    """``images`` ``(N, C, H, W)`` in [-1, 1] into a row of ``N`` axes, ``title`` on the first."""
+    for ax, img in zip(axes, images):
+        ax.imshow(((img.permute(1, 2, 0) + 1) / 2).clamp(0, 1).squeeze(-1).numpy(), cmap="gray")
+        ax.axis("off")
+    axes[0].set_title(title, fontsize=8, loc="left")
+
+
+def plot_latent_walk(G, seed_a: int = 0, seed_b: int = 1, steps: int = 10, n_directions: int = 2, label: int = 0):
+    """The static version of the explorer: a slerp from seed a to b, and walks along two directions (lessons 3, 5).
+
+    For a conditional G (lesson 6) every image is drawn as class ``label``; ``label`` is ignored otherwise.
+    """
+    y = _class_label(G, label)
+    labels = None if y is None else torch.full((steps,), y, dtype=torch.long)  # (steps,)
     directions = latent_directions(G.latent_dim, n_directions)
     ts = torch.linspace(0, 1, steps).tolist()
     offsets = torch.linspace(-3, 3, steps).tolist()
@@ -176,12 +245,30 @@ def plot_latent_walk(G, seed_a: int = 0, seed_b: int = 1, steps: int = 10, n_dir
         rows.append([latent_point(G.latent_dim, seed_a, seed_a, 0.0,
                                   [o if j == i else 0.0 for j in range(n_directions)], directions) for o in offsets])
     for r, row in enumerate(rows):
-        images = _generate(G, torch.cat(row))  # (steps, C, H, W)
-        for c, img in enumerate(images):
-            ax = axes[r, c]
-            ax.imshow(((img.permute(1, 2, 0) + 1) / 2).clamp(0, 1).squeeze(-1).numpy(), cmap="gray")
-            ax.axis("off")
-        axes[r, 0].set_title("seed a → b" if r == 0 else f"direction {r}", fontsize=8, loc="left")
+        images = _generate(G, torch.cat(row), labels)  # (steps, C, H, W)
+        _draw_row(axes[r], images, "seed a → b" if r == 0 else f"direction {r}")
+    if y is not None:
+        fig.suptitle(f"class: {class_names(G)[y]}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_grid(G, per_class: int = 8, seed: int = 0):
+    """A conditional G's class-by-latent grid (lesson 6): one row per class, the same ``per_class`` z in every row.
+
+    z: ``torch.randn(per_class, latent_dim)`` from ``torch.Generator().manual_seed(seed)``; row k draws
+    ``G(z, k)``, so down a column only the class changes. Row titles are the class names. Returns the figure.
+    """
+    if not is_conditional(G):
+        raise TypeError(f"plot_class_grid needs a conditional generator G(z, y) with an int num_classes "
+                        f"(lesson 6); {type(G).__name__} has none: use plot_latent_walk(G)")
+    names = class_names(G)
+    z = torch.randn(per_class, G.latent_dim, generator=torch.Generator().manual_seed(seed))  # (per_class, latent_dim)
+    labels = torch.arange(len(names)).repeat_interleave(per_class)  # (K * per_class,): row-constant
+    images = _generate(G, z.repeat(len(names), 1), labels)  # (K * per_class, C, H, W)
+    fig, axes = plt.subplots(len(names), per_class, figsize=(per_class * 1.1, 1.2 * len(names)), squeeze=False)
+    for k, name in enumerate(names):
+        _draw_row(axes[k], images[k * per_class:(k + 1) * per_class], name)
     fig.tight_layout()
     return fig
 
@@ -206,10 +293,13 @@ class LiveDashboard:
     and draws its figure once, when training ends.
     """
 
-    def __init__(self, G, fixed_z, keys=("d_loss", "g_loss"), every_s: float = 5.0):
+    def __init__(self, G, fixed_z, keys=("d_loss", "g_loss"), every_s: float = 5.0, labels=None):
         from IPython.display import display
 
-        self.G, self.fixed_z, self.keys, self.every_s = G, fixed_z[:16], keys, every_s
+        self.G, self.keys, self.every_s = G, keys, every_s
+        # unconditional: 16 samples; conditional (lesson 6): every sample, one row per class
+        self.fixed_z, self.labels = (fixed_z[:16], None) if labels is None else (fixed_z, labels)
+        self.nrow = None if labels is None else int((labels == labels[0]).sum())
         self.out, self.last, self.problem = None, 0.0, widget_problem()
         if self.problem:
             print(f"live dashboard: {self.problem}. The losses and samples are drawn once, when training ends.",
@@ -253,6 +343,7 @@ class LiveDashboard:
                 axes[1].plot(smooth(history[key], 50), label={"d_real": "D(real)", "d_fake": "D(fake)"}[key])
         axes[1].set(title="D outputs", xlabel="step")
         axes[1].legend()
-        show_grid(_generate(self.G, self.fixed_z), title="samples from fixed noise", ax=axes[2])
+        title = "samples from fixed noise" + ("" if self.labels is None else ": one row per class")
+        show_grid(_generate(self.G, self.fixed_z, self.labels), title=title, ax=axes[2], nrow=self.nrow)
         fig.tight_layout()
         return fig

@@ -19,7 +19,8 @@ def fake_timer(step: float = 0.05, seen=None):
         if seen is not None:
             seen.append(steps)
         return forecast.Timings(lesson3_step=step, lesson5_iter=4 * step, eval_per_image=step / 100,
-                                eval_scores=step, cpu_step=step, toy_step=step / 5)
+                                eval_scores=step, cpu_step=step, toy_step=step / 5,
+                                lesson6_step=2 * step)
     return timer
 
 
@@ -60,7 +61,7 @@ def test_main_prints_one_line_per_check_and_predictions(ready, capsys):
                      "quick mode: ", "lesson 3 50 ms per step (2 steps)"):
         assert expected in out, expected
     predictions = re.findall(r"lesson (\d): predicted full run here ~(.+)", out)
-    assert [p[0] for p in predictions] == ["1", "2", "3", "4", "5"]
+    assert [p[0] for p in predictions] == ["1", "2", "3", "4", "5", "6"]
     assert "WARN" not in out and "FAIL" not in out
 
 
@@ -68,7 +69,7 @@ def test_short_prints_only_problems_and_predictions(ready, capsys):
     assert doctor.report(short=True, steps=1) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "doctor: no problems found"
-    assert len(lines) == 6 and all(line.startswith("time  lesson ") for line in lines[1:])
+    assert len(lines) == 1 + len(forecast.LESSONS) and all(line.startswith("time  lesson ") for line in lines[1:])
 
 
 def test_missing_data_and_an_unwritable_data_folder_fail_with_the_fix(ready, monkeypatch, capsys):
@@ -142,7 +143,7 @@ def test_prediction_scales_linearly_with_the_step_timer():
         one = doctor.predict_lesson_seconds(lesson, steps=3, timer=fake_timer(0.05, seen))
         two = doctor.predict_lesson_seconds(lesson, steps=3, timer=fake_timer(0.10, seen))
         assert one > 0 and math.isclose(two, 2 * one, rel_tol=1e-12), lesson
-    assert seen == [3] * 10
+    assert seen == [3] * 2 * len(forecast.LESSONS)
 
 
 def test_prediction_model_terms():
@@ -150,6 +151,8 @@ def test_prediction_model_terms():
                                   cpu_step=0.0)
     assert forecast.predict_from(only_steps, 3) == pytest.approx(50 * 937 * 0.05)  # lesson 3's settings cell
     assert forecast.predict_from(only_steps, 5) == pytest.approx(15 * 25 * 0.2)  # 375 generator iterations
+    conditional = forecast.Timings(0.0, 0.0, 0.0, 0.0, cpu_step=0.0, lesson6_step=0.1)
+    assert forecast.predict_from(conditional, 6) == pytest.approx(20 * 937 * 0.1)  # lesson 6's settings cell
     like_the_reference = forecast.Timings(0.0, 0.0, 0.0, 0.0, cpu_step=forecast.REFERENCE_STEP_S)
     assert forecast.predict_from(like_the_reference, 2) == pytest.approx(forecast.RECORDED_S[2])
     toy = forecast.Timings(0.0, 0.0, 0.0, 0.0, cpu_step=0.0, toy_step=0.01)  # lesson 4: its toy runs, 3 seeds
@@ -157,7 +160,7 @@ def test_prediction_model_terms():
     assert forecast.predict_from(toy, 4) == pytest.approx(toy_step_units() * 0.01)
     assert toy_step_units(seeds=1) == pytest.approx(toy_step_units() / 3)
     with pytest.raises(ValueError, match="lesson must be one of"):
-        doctor.predict_lesson_seconds(6, timer=fake_timer())
+        doctor.predict_lesson_seconds(7, timer=fake_timer())
 
 
 def test_steps_must_be_positive():

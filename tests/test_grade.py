@@ -410,3 +410,47 @@ def test_diagnose_is_graded_with_its_hidden_edge_cases():
     # ignoring label smoothing's floor passes the recorded runs (the self-check) but not the hidden edge case
     no_floor = _kernel_grade(_namespace(DIAGNOSE_IMPORTS + DIAGNOSE_BODY.format(loss='m["d_loss"]')), "diagnose")
     assert no_floor["points"] == 0 and any("d_loss - floor" in m for m in no_floor["messages"]), no_floor
+
+
+# name -> (notebook, {exercise: points}, {exercise: text expected in its messages}); lesson 6 in its own batch
+FULL_06 = {"conditional_generator": 2, "projection_discriminator": 2, "conditional_d_step": 3, "conditional_g_step": 2}
+BROKEN_06 = {
+    "label_ignored_06": (lambda: _broken("06", "conditional_generator", "self.embed(y)",
+                                         "self.embed(torch.zeros_like(y))"),
+                         {**FULL_06, "conditional_generator": 0},
+                         {"conditional_generator": "the label is ignored"}),
+    "labels_not_shared_06": (lambda: _broken("06", "conditional_d_step", "D(fake, fake_labels)",
+                                             "D(fake, random_labels(real.size(0), num_classes, real.device))"),
+                             {**FULL_06, "conditional_d_step": 0},
+                             {"conditional_d_step": "judged under other labels than G made them for"}),
+    "no_detach_06": (lambda: _broken("06", "conditional_d_step", "fake = G(z, fake_labels).detach()",
+                                     "fake = G(z, fake_labels)"),
+                     {**FULL_06, "conditional_d_step": 0},
+                     {"conditional_d_step": "gradients flowed into G during the D step"}),
+}
+
+
+@pytest.fixture(scope="module")
+def graded_06(tmp_path_factory):
+    """Grade the lesson-6 solution and its broken set (one kernel each, quick mode)."""
+    folder, out = tmp_path_factory.mktemp("submissions_06"), tmp_path_factory.mktemp("grades_06")
+    (folder / "solution_06.ipynb").write_text(_solution("06").read_text())
+    for name, (make, *_) in BROKEN_06.items():
+        (folder / f"{name}.ipynb").write_text(json.dumps(make()))
+    reports = grade.grade_all([str(folder)], out, cell_timeout=180, total_timeout=600)
+    return {r["student"]: r for r in reports}
+
+
+def test_lesson_6_solution_scores_full_marks(graded_06):
+    r = graded_06["solution_06"]
+    assert r["error"] is None and r["score"] == r["max"] == sum(FULL_06.values()), grade.format_report(r)
+
+
+@pytest.mark.parametrize("name", list(BROKEN_06))
+def test_lesson_6_mistakes_cost_their_own_points_once(graded_06, name):
+    _, points, messages = BROKEN_06[name]
+    r = graded_06[name]
+    ex = _exercises(r)
+    assert {i: e["points"] for i, e in ex.items()} == points, grade.format_report(r)
+    for i, text in messages.items():
+        assert ex[i]["status"] == "failed" and any(text in m for m in ex[i]["messages"]), ex[i]["messages"]

@@ -1,13 +1,16 @@
-"""The trainer kit: one vocabulary and one resume rule in every trainer (lessons 3, 4 and 5)."""
+"""The trainer kit: one vocabulary and one resume rule in every trainer (lessons 3, 4, 5 and 6)."""
 
 import pytest
 import torch
 
 from course_utils import Discriminator, Generator, TensorLoader, load_checkpoint, train_gan
+from course_utils.conditional import ConditionalGenerator, ProjectionDiscriminator, train_conditional_gan
 from course_utils.stability import train_stable_gan
 from course_utils.toy import ring_loader, toy_models
 from course_utils.trainer_kit import adam_settings
 from course_utils.wgan import Critic, FlowerGenerator, train_wgan_gp
+
+TRAINERS = ["train_gan", "train_wgan_gp", "train_stable_gan", "train_conditional_gan"]
 
 
 def _gan(tmp_path, name, epochs, **kw):
@@ -30,6 +33,17 @@ def _wgan(tmp_path, name, epochs, **kw):
     return path
 
 
+def _cgan(tmp_path, name, epochs, **kw):
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    labels = torch.arange(64) % 10
+    G, D = ConditionalGenerator(latent_dim=8, width=4, embed_dim=4), ProjectionDiscriminator(width=4)
+    path = tmp_path / name
+    train_conditional_gan(G, D, TensorLoader(images, labels, batch_size=16), epochs, "cpu", verbose=False,
+                          dashboard=False, checkpoint_interval=1, per_class=1, checkpoint_path=path, **kw)
+    return path
+
+
 def _stable(tmp_path, name, epochs, **kw):
     G, D = toy_models(seed=0)
     path = tmp_path / name
@@ -38,7 +52,7 @@ def _stable(tmp_path, name, epochs, **kw):
     return path
 
 
-@pytest.mark.parametrize("train", [_gan, _wgan, _stable], ids=["train_gan", "train_wgan_gp", "train_stable_gan"])
+@pytest.mark.parametrize("train", [_gan, _wgan, _stable, _cgan], ids=TRAINERS)
 def test_resume_applies_this_calls_settings_and_keeps_the_optimizer_state(tmp_path, train):
     first = train(tmp_path, "first.pt", 1, lr_g=2e-4, lr_d=2e-4, beta1=0.5)
     before = load_checkpoint(first)
@@ -54,7 +68,7 @@ def test_resume_applies_this_calls_settings_and_keeps_the_optimizer_state(tmp_pa
     assert history["epochs"] == 2 and history["resumed"][-1]["lr_d"] == 1e-3 and history["resumed"][-1]["epoch"] == 1
 
 
-@pytest.mark.parametrize("train", [_gan, _wgan, _stable], ids=["train_gan", "train_wgan_gp", "train_stable_gan"])
+@pytest.mark.parametrize("train", [_gan, _wgan, _stable, _cgan], ids=TRAINERS)
 def test_lr_d_defaults_to_lr_g(tmp_path, train):
     state = load_checkpoint(train(tmp_path, "c.pt", 1, lr_g=3e-4))
     assert state["opt_d"]["param_groups"][0]["lr"] == state["opt_g"]["param_groups"][0]["lr"] == 3e-4
