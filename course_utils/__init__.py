@@ -31,6 +31,7 @@ conditional_checks  6      lesson 6's self-checks (label ignored, labels not sha
 control             6      measured control: agreement with the requested class, confusion matrix, per-class FID
 ------------------  -----  ---------------------------------------------------------------------
 trainer_kit         3-6    shared by every trainer: set-up, resume rule, fit with dashboard, checkpoints
+speed               3-6    ``amp``/``channels_last`` "auto": timed on this machine, fastest kept, cached
 loop                3-6    the training loop: progress, statistics, interrupts, NaN stop
 checking            1-6    the checking toolkit: ``CheckReport``, calling student code, variants
 checkpoints         3-6    checkpoints (atomic, ``weights_only``), generator files, histories

@@ -164,6 +164,7 @@ def train_conditional_gan(generator, discriminator, train_loader, num_epochs: in
     run = start_run(G, D, device, "train_conditional_gan", settings=settings, history_keys=HISTORY_KEYS,
                     seed=seed, channels_last=channels_last, n_samples=per_class, amp=amp,
                     checkpoint_path=checkpoint_path, resume_from=resume_from, history=history,
+                    batch_size=getattr(train_loader, "batch_size", None), verbose=verbose,
                     record={"loss": "averaged BCE (chance = log 2)", "num_classes": num_classes})
     run.fixed_z = run.fixed_z.repeat(num_classes, 1)  # (K * per_class, latent_dim): same z in every row
     run.fixed_labels = class_rows(num_classes, per_class).to(run.device)  # (K * per_class,)

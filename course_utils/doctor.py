@@ -35,8 +35,6 @@ from .env import (
     REPO_ROOT,
     RUNS_ENV,
     available_cpus,
-    bf16_native,
-    bf16_supported,
     cpu_name,
     get_device,
     is_quick,
@@ -125,19 +123,25 @@ def check_device() -> tuple[Line, torch.device | None]:
     return _ok(f"device: {device.type} ({name})"), device
 
 
-def check_speed(device: torch.device) -> list[Line]:
-    """The speed settings the lessons will use on ``device``, and anything slowing them (plumbing)."""
+def check_speed(device: torch.device, choices: dict | None = None) -> list[Line]:
+    """The speed settings the lessons will use on ``device``, and anything slowing them (plumbing).
+
+    bf16 autocast and channels_last are measured here per lesson (``forecast.speed_choices``, cached
+    for the lessons); ``choices`` (lesson -> SpeedChoice) replaces that measurement in tests.
+    """
     from .loop import make_adam
 
     adam = make_adam([torch.zeros(1, device=device, requires_grad=True)], 1e-3, (0.5, 0.999))
     threads, cores = torch.get_num_threads(), available_cpus()
     parts = [f"{threads} PyTorch threads ({cores} cores usable)",
-             f"channels_last {'on' if device.type == 'cpu' else 'off'}",
              "fused Adam" if adam.defaults.get("fused") else "foreach Adam (no fused kernel here)",
-             "the other network frozen in each D/G step",
-             f"bf16 autocast: lesson 3 {_on_off(bf16_supported(device), device, 'AMX')}, "
-             f"lesson 5 {_on_off(bf16_native(device), device, 'AVX512-BF16 or AMX')}"]
-    lines = [_ok("speed: " + ", ".join(parts))]
+             "the other network frozen in each D/G step"]
+    choices = forecast.speed_choices(device) if choices is None else choices
+    how = {c.source for c in choices.values()}
+    said = ("measured here" if how <= {"measured", "cached"} else "not measured: COURSE_SPEED=fixed"
+            if "fixed" in how else "as set")
+    lines = [_ok("speed: " + ", ".join(parts)),
+             _ok(f"speed settings ({said}): " + "; ".join(f"lesson {k} {c.short()}" for k, c in choices.items()))]
     load = machine_load()
     if load > cores - 0.5:
         lines.append(_warn(f"the machine is busy (load {load:.1f} on {cores} cores): other programs slow "
@@ -177,12 +181,6 @@ def busy_cpu_line(t: Timings, steps: int, load: float) -> Line | None:
     return _warn(f"with the machine busy, 1 thread ran lesson 3's step in {single * 1000:.0f} ms against "
                  f"{t.lesson3_step * 1000:.0f} ms with {threads} (lesson 3 would take ~{total})",
                  "close the other programs, or run course_utils.env.use_threads(1) in the lesson's first cell")
-
-
-def _on_off(on: bool, device: torch.device, cpu_needs: str) -> str:
-    if on:
-        return "on"
-    return f"off (this CPU has no {cpu_needs})" if device.type == "cpu" else "off"
 
 
 def check_writable() -> list[Line]:

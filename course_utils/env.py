@@ -78,25 +78,11 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def bf16_supported(device: torch.device) -> bool:
-    """True where bf16 autocast is expected to be faster: CUDA with bf16, or a CPU with AMX tiles.
-
-    AVX512-BF16 alone is not enough: on such a CPU (2 cores) bf16 autocast made the lesson-3 GAN
-    slower (~100 ms/step against ~70 ms in fp32), the casts costing more than the faster matmuls.
-    """
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        return _cpu_has_flag("amx_bf16")
-    return False
-
-
 def bf16_native(device: torch.device) -> bool:
     """True where the hardware computes in bf16 natively: CUDA with bf16, or a CPU with AVX512-BF16/AMX.
 
-    Whether bf16 autocast is *faster* depends on the model as well: it lost on lesson 3's small
-    28x28 GAN on an AVX512-BF16 CPU and won on lesson 5's 32x32 WGAN-GP (both measured).
+    A fact about the hardware, not a speed choice: whether bf16 autocast is *faster* depends on the CPU
+    and the model, so the trainers time it (``amp="auto"``, ``course_utils.speed``).
     """
     device = torch.device(device)
     if device.type == "cuda":

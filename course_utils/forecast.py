@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 REFERENCE_STEP_S = 0.070
-"""Lesson 3's training step on the README's 2-core Intel Xeon, fp32 (``env.bf16_supported`` notes it)."""
+"""Lesson 3's training step on the README's 2-core Intel Xeon, fp32 (bf16 timed slower there)."""
 RECORDED_S = {1: 5.0, 2: 14.0, 3: 3350.0, 4: 201.0, 5: 291.0}
 """Full-run wall time of each lesson on that Xeon (README's lesson table)."""
 REST_S = {3: 3350.0 - 3336.0, 4: 65.0, 5: 291.0 - 172.0, 6: 29.7}
@@ -146,10 +146,24 @@ def predict_conditional_training_seconds(num_epochs: int, steps_per_epoch: int, 
 
 def lesson5_setting(device) -> dict:
     """Lesson 5's full setting for ``device``, as its settings cell picks it (plumbing)."""
-    from .env import bf16_native
-
     image_size = 64 if torch.device(device).type == "cuda" else 32
-    return {"image_size": image_size, "width": 48 if image_size == 64 else 32, "amp": bf16_native(device)}
+    return {"image_size": image_size, "width": 48 if image_size == 64 else 32, "amp": "auto"}
+
+
+def speed_choices(device, batch_size: int = 64) -> dict:
+    """The bf16/channels_last setting each training lesson (3, 5, 6) will use here, measured as its trainer
+    measures it and cached, so the lesson then reuses it (``course_utils.speed``) (plumbing)."""
+    from .conditional import ConditionalGenerator, ProjectionDiscriminator
+    from .speed import choose_speed
+    from .wgan import Critic, FlowerGenerator
+
+    s = lesson5_setting(device)
+    with preserved_rng():
+        models = {3: lesson3_models(device),
+                  5: (FlowerGenerator(100, s["width"], image_size=s["image_size"]).to(device),
+                      Critic(s["width"], image_size=s["image_size"]).to(device)),
+                  6: (ConditionalGenerator().to(device), ProjectionDiscriminator().to(device))}
+        return {lesson: choose_speed(G, D, device, batch_size=batch_size) for lesson, (G, D) in models.items()}
 
 
 def time_lesson5_iteration(iterations: int, device, warmup: int = 1) -> float:

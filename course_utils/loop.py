@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from .env import bf16_supported, is_whole_number
+from .env import is_whole_number
 
 
 def new_history(keys, settings: dict | None = None) -> dict:
@@ -27,11 +27,13 @@ def new_history(keys, settings: dict | None = None) -> dict:
     return history
 
 
-def autocast_context(device: torch.device, amp) -> contextlib.AbstractContextManager:
-    """bf16 autocast when ``amp`` is True, or ``"auto"`` and the hardware runs bf16 natively."""
+def autocast_context(device: torch.device, amp: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast when ``amp`` is True (trainers resolve ``amp="auto"`` by timing: ``course_utils.speed``)."""
     device = torch.device(device)
-    use = bf16_supported(device) if amp == "auto" else bool(amp)
-    if not use:
+    if not isinstance(amp, bool):
+        raise ValueError(f"autocast_context needs amp True or False, got {amp!r}; a trainer's amp=\"auto\" is "
+                         "decided by course_utils.speed.choose_speed (it times both on this machine)")
+    if not amp:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 

@@ -178,6 +178,7 @@ def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-
     run = start_run(G, D, device, "train_stable_gan", settings=settings, history_keys=HISTORY_KEYS, seed=seed,
                     channels_last=False, n_samples=n_samples, amp=amp,
                     checkpoint_path=checkpoint_path if checkpoint_every else None, resume_from=resume_from,
+                    batch_size=getattr(loader, "batch_size", None), verbose=verbose,
                     record=options)
     if resume_from is not None:
         _restore_position(run, resume_from, loader)

@@ -26,6 +26,7 @@ import torch
 from .checkpoints import CheckpointError, CheckpointWriteError, check_writable, load_checkpoint, save_checkpoint
 from .env import runs_dir, seed_everything
 from .loop import autocast_context, fit, make_adam, new_history
+from .speed import choose_speed
 from .widgets import LiveDashboard, dashboard_enabled
 
 # ----------------------------------------------------------------------------- checks
@@ -122,44 +123,52 @@ class Run:
     extra: dict = field(default_factory=dict)  # what a trainer adds to each checkpoint (e.g. RNG states)
 
 
-def prepare_models(G, D, device, seed, channels_last, n_samples: int, who: str = "train_gan"):
-    """Checks, seeding, memory format and the fixed sampling noise.
+def prepare_models(G, D, device, seed, channels_last, n_samples: int, who: str = "train_gan", *, amp=False,
+                   batch_size: int = 64):
+    """Checks, the speed settings (measured here where "auto": ``course_utils.speed``), seeding, memory format
+    and the fixed sampling noise.
 
-    Returns ``(device, latent_dim, fixed_z)`` with ``fixed_z`` of shape ``(n_samples, latent_dim)``.
+    Returns ``(device, latent_dim, fixed_z, speed)`` with ``fixed_z`` of shape ``(n_samples, latent_dim)``
+    and ``speed`` a :class:`~course_utils.speed.SpeedChoice`.
     """
     device = check_device(device)
     latent_dim = check_models(G, D, device, who)
+    speed = choose_speed(G, D, device, amp=amp, channels_last=channels_last, batch_size=batch_size)
     if seed is not None:
         seed_everything(seed)
-    if channels_last == "auto":
-        channels_last = device.type == "cpu"
-    if channels_last:
+    if speed.channels_last:
         G.to(memory_format=torch.channels_last)
         D.to(memory_format=torch.channels_last)
     fixed_z = torch.randn(n_samples, latent_dim, generator=torch.Generator().manual_seed(1234)).to(device)
-    return device, latent_dim, fixed_z
+    return device, latent_dim, fixed_z, speed
 
 
 def start_run(G, D, device, who: str, *, settings: dict, history_keys, seed=0, channels_last="auto",
               n_samples: int = 64, amp=False, checkpoint_path=None, resume_from=None, history=None,
-              record: dict | None = None) -> Run:
+              record: dict | None = None, batch_size: int | None = None, verbose: bool = False) -> Run:
     """The shared set-up of every trainer; ``settings`` from :func:`adam_settings`.
 
-    ``record``: more settings to keep in ``history["settings"]`` (loss, seed, ...).
+    ``record``: more settings to keep in ``history["settings"]`` (loss, seed, ...). ``amp`` and
+    ``channels_last``: True/False force, "auto" picks by timing here (``course_utils.speed``; one line
+    printed when ``verbose``); ``batch_size``: the loader's, for that timing.
     """
-    device, latent_dim, fixed_z = prepare_models(G, D, device, seed, channels_last, n_samples, who)
+    device, latent_dim, fixed_z, speed = prepare_models(G, D, device, seed, channels_last, n_samples, who, amp=amp,
+                                                        batch_size=batch_size or 64)
+    if verbose and speed.source != "forced":
+        print(speed.line(), flush=True)
     if checkpoint_path is not None:
         check_writable(str(checkpoint_path).format(epoch=0))  # fail now, not after an hour of training
     betas = (settings["beta1"], settings["beta2"])
     opt_g = make_adam(G.parameters(), settings["lr_g"], betas)
     opt_d = make_adam(D.parameters(), settings["lr_d"], betas)
-    all_settings = {**settings, "latent_dim": latent_dim, "seed": seed, "amp": amp, **(record or {})}
+    all_settings = {**settings, "latent_dim": latent_dim, "seed": seed, "amp": speed.amp,
+                    "channels_last": speed.channels_last, "speed": speed.as_record(), **(record or {})}
     state = resume(resume_from, G, D, opt_g, opt_d, all_settings) if resume_from is not None else None
     if state is not None:
         history = state["history"]
     if history is None:
         history = new_history(history_keys, settings=all_settings)
-    return Run(G, D, device, latent_dim, fixed_z, opt_g, opt_d, history, autocast_context(device, amp),
+    return Run(G, D, device, latent_dim, fixed_z, opt_g, opt_d, history, autocast_context(device, speed.amp),
                checkpoint_path, state)
 
 

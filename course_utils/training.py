@@ -84,7 +84,9 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device, l
     settings = adam_settings("train_gan", lr_g, lr_d, beta1, beta2, learning_rate=learning_rate)
     run = start_run(G, D, device, "train_gan", settings=settings, history_keys=HISTORY_KEYS, seed=seed,
                     channels_last=channels_last, n_samples=n_samples, amp=amp, checkpoint_path=checkpoint_path,
-                    resume_from=resume_from, history=history, record={"loss": "averaged BCE (chance = log 2)"})
+                    resume_from=resume_from, history=history,
+                    batch_size=getattr(train_loader, "batch_size", None), verbose=verbose,
+                    record={"loss": "averaged BCE (chance = log 2)"})
     device, latent_dim, opt_g, opt_d = run.device, run.latent_dim, run.opt_g, run.opt_d
 
     def step(real):

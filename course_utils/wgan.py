@@ -183,7 +183,7 @@ HISTORY_KEYS = ["d_loss", "g_loss", "d_real", "d_fake", "gp", "wasserstein"]
 def train_wgan_gp(G, D, loader, num_epochs: int, device, *, lr_g: float = 1e-4, lr_d: float | None = None,
                   beta1: float = 0.0, beta2: float = 0.9, n_critic: int = 5, lambda_gp: float = 10.0,
                   checkpoint_interval: int = 5, verbose: bool = True, step_fn=wgan_step, seed: int | None = 0,
-                  amp=False, channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None,
+                  amp="auto", channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None,
                   resume_from=None, history: dict | None = None, n_samples: int = 64, log_every: int = 10,
                   dashboard="auto", lr: float | None = None, betas=None) -> dict:
     """Train a WGAN-GP (lesson 5) and return its history.
@@ -202,7 +202,9 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, *, lr_g: float = 1e-4, 
     settings = adam_settings("train_wgan_gp", lr_g, lr_d, beta1, beta2, lr=lr, betas=betas)
     run = start_run(G, D, device, "train_wgan_gp", settings=settings, history_keys=HISTORY_KEYS, seed=seed,
                     channels_last=channels_last, n_samples=n_samples, amp=amp, checkpoint_path=checkpoint_path,
-                    resume_from=resume_from, history=history, record=dict(
+                    resume_from=resume_from, history=history,
+                    batch_size=getattr(loader, "batch_size", None), verbose=verbose,
+                    record=dict(
                         n_critic=n_critic, lambda_gp=lambda_gp, batch_size=getattr(loader, "batch_size", None),
                         loss="L_D = -E[D(real)] + E[D(fake)] + lambda*GP; L_G = -E[D(fake)]"))
 

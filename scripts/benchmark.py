@@ -13,7 +13,8 @@ same batch size, learning rate, losses and updates (``d_step``/``g_step``); only
   ``ToTensor()`` + ``Normalize`` per image through a ``DataLoader``, fp32, NCHW, ``torch.optim.Adam``
   with its defaults, and ``.item()`` on every loss at every step;
 * **fast** (lesson 3's default): ``train_gan`` on ``fashion_mnist_loader`` (the whole data set as one
-  tensor, shuffled index batches), with its defaults: ``channels_last="auto"``, ``amp="auto"``,
+  tensor, shuffled index batches), with its defaults: ``channels_last="auto"``, ``amp="auto"`` (both
+  picked by timing on this machine: ``course_utils.speed``; the chosen line is printed first),
   fused Adam, the network not being updated frozen (no gradients for its weights), statistics
   kept on the device and read every ``log_every`` steps.
 
@@ -44,9 +45,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from course_utils.data import fashion_mnist_dataset, fashion_mnist_loader  # noqa: E402
-from course_utils.env import bf16_supported, cpu_name, get_device, seed_everything  # noqa: E402
+from course_utils.env import cpu_name, get_device, seed_everything  # noqa: E402
 from course_utils.loop import autocast_context, frozen, make_adam  # noqa: E402
 from course_utils.models import Discriminator, Generator, init_weights  # noqa: E402
+from course_utils.speed import choose_speed  # noqa: E402
 from course_utils.training import d_step, g_step, train_gan  # noqa: E402
 
 LATENT_DIM = 100
@@ -296,8 +298,9 @@ def main(argv=None) -> None:
 
     device = get_device(args.device)
     print(f"device {device} ({cpu_name() if device.type == 'cpu' else torch.cuda.get_device_name()}), "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, bf16 autocast by default: "
-          f"{bf16_supported(device)}", flush=True)
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+    choice = choose_speed(*make_models(device), device, batch_size=args.batch_size)  # what the fast path uses
+    print(f"the fast path's {choice.line()}", flush=True)
     steps_per_second(args, device)
     if args.ttq:
         time_to_quality(args, device)

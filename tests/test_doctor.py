@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from course_utils import doctor, forecast
+from course_utils.speed import SpeedChoice
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +45,7 @@ def ready(tmp_path, monkeypatch):
     monkeypatch.delenv("COURSE_DEVICE", raising=False)
     monkeypatch.setattr(doctor, "machine_load", lambda: 0.0)  # an idle machine
     monkeypatch.setattr(forecast, "measure", fake_timer())
+    monkeypatch.setenv("COURSE_SPEED", "fixed")  # the measured speed choice has its own test below
     return tmp_path
 
 
@@ -122,6 +124,19 @@ def test_old_python_and_busy_machine(ready, monkeypatch):
     monkeypatch.setattr(doctor, "machine_load", lambda: 7.5)
     lines = doctor.check_speed(torch.device("cpu"))
     assert any(line.level == "WARN" and "machine is busy (load 7.5" in line.text for line in lines)
+
+
+def test_the_speed_line_names_each_lessons_measured_choice(ready):
+    fast = SpeedChoice(False, True, "measured", {"fp32": 120.0, "fp32 channels_last": 100.0, "bf16": None,
+                                                 "bf16 channels_last": None},
+                       notes={"bf16": "was 12.6x slower on a first pass, not timed further"})
+    bf16 = SpeedChoice(True, False, "cached", {"fp32": 90.0, "bf16": 60.0})
+    lines = doctor.check_speed(torch.device("cpu"), choices={3: fast, 5: bf16, 6: fast})
+    text = lines[1].text
+    assert text.startswith("speed settings (measured here): lesson 3 fp32, channels_last (bf16 12.6x slower)")
+    assert "lesson 5 bf16 (fp32 1.50x slower)" in text
+    fixed = doctor.check_speed(torch.device("cpu"))[1].text  # COURSE_SPEED=fixed (the fixture)
+    assert fixed.startswith("speed settings (not measured: COURSE_SPEED=fixed): lesson 3 fp32, channels_last")
 
 
 def test_missing_widget_packages_are_named(monkeypatch):
