@@ -127,6 +127,10 @@ class ProbeConditionalG(nn.Module):
         shift = 0.1 * y.float().view(-1, 1, 1, 1)  # (B, 1, 1, 1): each class its own image
         return torch.tanh(self.pixels + shift) + 0.0 * z.sum(1).view(-1, 1, 1, 1)
 
+    def labels_seen(self) -> torch.Tensor | None:
+        """Every label G was asked for, in call order, ``(N,)``; ``None`` if G was never called."""
+        return torch.cat([y for _, y in self.calls]) if self.calls else None
+
 
 class ProbeConditionalD(nn.Module):
     """A linear D plus one learned bias per class; records every ``(x, y)`` it is given."""
@@ -145,6 +149,10 @@ class ProbeConditionalD(nn.Module):
 
     def forward(self, x, y):
         self.calls.append((x.detach().clone(), y.detach().clone()))
+        return self.logits(x, y)
+
+    def logits(self, x, y) -> torch.Tensor:
+        """D's logits ``(B, 1)`` without recording the call (e.g. with the weights before an update)."""
         return self.linear(x.flatten(1)) + self.embed(y)  # (B, 1)
 
 
@@ -187,7 +195,7 @@ def _d_inputs(D):
 
 
 def _fake_judged_with_g_labels(r: CheckReport, G, x, y, is_real) -> None:
-    g_labels = torch.cat([c[1] for c in G.calls]) if G.calls else None
+    g_labels = G.labels_seen()
     fake_y = y[~is_real]
     r.expect(g_labels is not None and fake_y.shape == g_labels.shape and torch.equal(fake_y, g_labels),
              "D judged each fake under the label G drew it for",
@@ -208,7 +216,7 @@ def check_conditional_d_step(fn) -> CheckReport:
     if not r.expect(isinstance(out, tuple) and len(out) == 3, "returns (d_loss, D(x, y) mean, D(G(z, y'), y') mean)",
                     f"expected a tuple of 3 values, got {type(out).__name__}"):
         return r
-    _check_uniform(r, torch.cat([c[1] for c in G.calls]) if G.calls else None, "D step")
+    _check_uniform(r, G.labels_seen(), "D step")
     x, y = _d_inputs(D)
     if x is None:
         r.fail("D was never called")
@@ -219,7 +227,7 @@ def check_conditional_d_step(fn) -> CheckReport:
              "D judged the real images under other labels than their own: use D(real, labels)")
     _fake_judged_with_g_labels(r, G, x, y, is_real)
     with torch.no_grad():
-        logits = D0.linear(x.flatten(1)) + D0.embed(y)  # (N, 1) before the update
+        logits = D0.logits(x, y)  # (N, 1) before the update
     real_logits, fake_logits = logits[is_real], logits[~is_real]
     loss = float(out[0].detach()) if torch.is_tensor(out[0]) else float(out[0])
     match_variant(r, loss, {
@@ -247,14 +255,14 @@ def check_conditional_g_step(fn) -> CheckReport:
                             D, G, opt_g, PROBE_BATCH, G.latent_dim, 10, torch.device("cpu"))
     if not ok:
         return r
-    _check_uniform(r, torch.cat([c[1] for c in G.calls]) if G.calls else None, "G step")
+    _check_uniform(r, G.labels_seen(), "G step")
     x, y = _d_inputs(D)
     if x is None:
         r.fail("D was never called: the G step needs D's judgement of the fakes, D(fake, labels)")
         return r
     _fake_judged_with_g_labels(r, G, x, y, torch.zeros(len(y), dtype=torch.bool))
     with torch.no_grad():
-        fake_logits = D0.linear(x.flatten(1)) + D0.embed(y)  # (B, 1)
+        fake_logits = D0.logits(x, y)  # (B, 1)
     match_variant(r, float(loss.detach()) if torch.is_tensor(loss) else float(loss), {
         "correct": bce(fake_logits, 1),
         "fakes are labelled 0 in the G step: G's target is 1 ('real')": bce(fake_logits, 0),

@@ -300,7 +300,8 @@ def projection_discriminator_other_sizes(ns: dict) -> CheckReport:
 
 
 def _labels_in_range(r: CheckReport, G, num_classes: int) -> None:
-    got = torch.cat([y for _, y in G.calls]) if G.calls else torch.empty(0, dtype=torch.long)
+    got = G.labels_seen()
+    got = got if got is not None else torch.empty(0, dtype=torch.long)
     r.expect(len(got) > 0 and int(got.max()) < num_classes and len(got.unique()) == num_classes,
              f"with num_classes={num_classes} the fake labels cover 0..{num_classes - 1}",
              f"with num_classes={num_classes} the fake labels were {sorted(got.unique().tolist())[:12]}: draw them "

@@ -36,6 +36,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="runs/cgan")
     p.add_argument("--ship", action="store_true")
     p.add_argument("--resume-from", default=None, help="a checkpoint of an earlier run: train --epochs more")
+    p.add_argument("--note", default=None, help="kept in the record, e.g. what ran beside the training")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -59,7 +60,8 @@ def main(argv=None) -> int:
                    + " ".join(sys.argv[1:]),
         "settings": {"num_epochs": history["epochs"], "batch_size": args.batch_size, "lr_g": 2e-4, "lr_d": 2e-4,
                      "beta1": 0.5, "latent_dim": G.latent_dim, "embed_dim": G.embed_dim, "seed": args.seed,
-                     "amp": "auto (off on this CPU)", "data": "Fashion-MNIST train, 60,000 images with labels"},
+                     "amp": history["settings"]["amp"], "channels_last": history["settings"]["channels_last"],
+                     "speed": history["settings"]["speed"], "data": "Fashion-MNIST train, 60,000 images with labels"},
         "hardware": hw, "training_wall_time_s": round(history["wall_time_s"], 1),
         "script_wall_time_s": round(wall, 1), "date": time.strftime("%Y-%m-%d"),
         "quality": {"metric": "course_utils.control.control_report: 1,000 samples per class, the course classifier",
@@ -72,6 +74,8 @@ def main(argv=None) -> int:
         "curve": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()} for m in history["metrics"]],
         "files": {"generator": "fashion_cgan.pt", "history": "histories/fashion_cgan.pt"},
     }
+    if args.note:
+        record["note"] = args.note
     export_generator(G, out / "fashion_cgan.pt", epochs=history["epochs"], seed=args.seed,
                      wall_time_s=record["training_wall_time_s"], hardware=hw)
     save_history(history, out / "fashion_cgan_history.pt")

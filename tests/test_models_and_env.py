@@ -55,6 +55,13 @@ def test_init_weights_dcgan_scale():
     assert abs(G.project[1].weight.mean().item() - 1.0) < 0.01
 
 
+def test_init_weights_skips_a_batchnorm_without_weights():
+    """A BatchNorm with affine=False (e.g. under a class-conditional scale and shift) has nothing to set."""
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4, affine=False))
+    net.apply(init_weights)
+    assert net[1].weight is None and abs(net[0].weight.std().item() - 0.02) < 0.01
+
+
 def test_seed_everything_repeats():
     seed_everything(5)
     a = torch.randn(3)
