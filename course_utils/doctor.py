@@ -139,7 +139,7 @@ def check_speed(device: torch.device, choices: dict | None = None) -> list[Line]
     choices = forecast.speed_choices(device) if choices is None else choices
     how = {c.source for c in choices.values()}
     said = ("measured here" if how <= {"measured", "cached"} else "not measured: COURSE_SPEED=fixed"
-            if "fixed" in how else "as set")
+            if "fixed" in how else "not measured in quick mode" if "quick" in how else "as set")
     lines = [_ok("speed: " + ", ".join(parts)),
              _ok(f"speed settings ({said}): " + "; ".join(f"lesson {k} {c.short()}" for k, c in choices.items()))]
     load = machine_load()

@@ -17,7 +17,8 @@ Intel Xeon with AVX512-BF16; which setting wins depends on the CPU and on the mo
   ``ATOL + RTOL * max|fp32 logits|`` and every gradient is finite; bf16 keeps ~3 significant digits.
 * Cost: ``steps`` timed passes per candidate after one warm-up; a candidate whose warm-up is more
   than ``ABANDON`` times the best time so far is dropped after that one pass.
-* ``COURSE_SPEED=fixed`` skips measuring: fp32, channels_last on CPU only (the old static rule).
+* ``COURSE_SPEED=fixed`` skips measuring: fp32, channels_last on CPU only (the old static rule). Quick
+  mode (``COURSE_QUICK=1``) does the same: its runs last seconds, less than the timing would cost.
 * Measuring leaves the caller's random state alone (its noise comes from its own generator), so a
   seeded run trains identically whether the choice was measured or read from the cache.
 """
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .env import cpu_name, runs_dir
+from .env import cpu_name, is_quick, runs_dir
 
 SPEED_ENV = "COURSE_SPEED"
 CACHE_NAME = "speed_choices.json"
@@ -47,15 +48,16 @@ class SpeedChoice:
 
     amp: bool
     channels_last: bool
-    source: str  # "measured", "cached", "forced" or "fixed" (COURSE_SPEED=fixed)
+    source: str  # "measured", "cached", "forced", "fixed" (COURSE_SPEED=fixed) or "quick" (quick mode)
     ms: dict = field(default_factory=dict)  # candidate name -> ms per probe pass (None: abandoned or failed)
     machine: str = ""
     notes: dict = field(default_factory=dict)  # candidate name -> why it was not timed
 
     def line(self) -> str:
         """One line for the student: what was picked, and by how much it beat the alternative."""
-        if self.source in ("forced", "fixed"):
-            why = "as asked" if self.source == "forced" else f"{SPEED_ENV}=fixed, not measured"
+        if self.source in ("forced", "fixed", "quick"):
+            why = {"forced": "as asked", "fixed": f"{SPEED_ENV}=fixed, not measured",
+                   "quick": "quick mode, not measured"}[self.source]
             return f"speed: bf16 autocast {_on(self.amp)}, channels_last {_on(self.channels_last)} ({why})"
         parts = [f"bf16 autocast {_on(self.amp)}{self._versus('amp')}",
                  f"channels_last {_on(self.channels_last)}{self._versus('channels_last')}"]
@@ -252,9 +254,10 @@ def choose_speed(G, D, device, *, amp="auto", channels_last="auto", batch_size: 
             raise ValueError(f"{name} must be True, False or \"auto\" (measure which is faster here); got {value!r}")
     if amp != "auto" and channels_last != "auto":
         return SpeedChoice(amp, channels_last, "forced", machine=machine_name(device))
-    if os.environ.get(SPEED_ENV, "").strip().lower() == "fixed":
+    fixed = os.environ.get(SPEED_ENV, "").strip().lower() == "fixed"
+    if fixed or is_quick():
         a, c = fixed_choice(device, amp, channels_last)
-        return SpeedChoice(a, c, "fixed", machine=machine_name(device))
+        return SpeedChoice(a, c, "fixed" if fixed else "quick", machine=machine_name(device))
     key = f"{cache_key(G, D, device, batch_size)} | amp={amp} channels_last={channels_last}"
     cached = read_cache().get(key) if use_cache else None
     if isinstance(cached, dict) and {"amp", "channels_last"} <= cached.keys():

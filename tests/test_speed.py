@@ -52,6 +52,7 @@ def models(width=8):
 def runs_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
     monkeypatch.delenv(speed.SPEED_ENV, raising=False)
+    monkeypatch.delenv("COURSE_QUICK", raising=False)  # quick mode skips the timing (tested below)
     return tmp_path
 
 
@@ -98,6 +99,15 @@ def test_forced_settings_are_not_measured_and_fixed_mode_uses_the_static_rule(mo
     assert (fixed.amp, fixed.channels_last, fixed.source, clock.calls) == (False, True, "fixed", 0)
     with pytest.raises(ValueError, match="True, False or \"auto\""):
         choose_speed(G, D, "cpu", amp="yes")
+
+
+def test_quick_mode_is_not_measured(monkeypatch):
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    G, D = models()
+    clock = FakeClock({}, steps=1)
+    choice = choose_speed(G, D, "cpu", timer=clock)
+    assert (choice.amp, choice.channels_last, choice.source, clock.calls) == (False, True, "quick", 0)
+    assert choice.line().endswith("(quick mode, not measured)")
 
 
 def test_half_forced_measures_only_the_other_axis():
