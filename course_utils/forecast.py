@@ -120,15 +120,16 @@ def predict_training_seconds(num_epochs: int, steps_per_epoch: int, device, step
 
 
 def time_conditional_step(steps: int, device, warmup: int = 2) -> float:
-    """Seconds per ``train_conditional_gan`` step at lesson 6's settings, after ``warmup`` steps (plumbing)."""
-    from .conditional import ConditionalGenerator, ProjectionDiscriminator, train_conditional_gan
+    """Seconds per ``train_conditional_gan`` step at lesson 6's settings (the class term on), after ``warmup``
+    steps (plumbing)."""
+    from .conditional import ClassHeadDiscriminator, ConditionalGenerator, class_loss_steps, train_conditional_gan
     from .data import TensorLoader
     from .models import init_weights
 
-    G, D = ConditionalGenerator().to(device), ProjectionDiscriminator().to(device)
+    G, D = ConditionalGenerator().to(device), ClassHeadDiscriminator().to(device)
     G.apply(init_weights)
     D.apply(init_weights)
-    options = dict(seed=None, checkpoint_interval=0, verbose=False, dashboard=False)
+    options = dict(seed=None, checkpoint_interval=0, verbose=False, dashboard=False, **class_loss_steps(1.0))
     for n in (warmup, steps):
         images = torch.randint(0, 256, (n * 64, 1, 28, 28), dtype=torch.uint8)
         loader = TensorLoader(images, torch.randint(0, 10, (n * 64,)), batch_size=64, device=device)
@@ -153,7 +154,7 @@ def lesson5_setting(device) -> dict:
 def speed_choices(device, batch_size: int = 64) -> dict:
     """The bf16/channels_last setting each training lesson (3, 5, 6) will use here, measured as its trainer
     measures it and cached, so the lesson then reuses it (``course_utils.speed``) (plumbing)."""
-    from .conditional import ConditionalGenerator, ProjectionDiscriminator
+    from .conditional import ClassHeadDiscriminator, ConditionalGenerator
     from .speed import choose_speed
     from .wgan import Critic, FlowerGenerator
 
@@ -162,7 +163,7 @@ def speed_choices(device, batch_size: int = 64) -> dict:
         models = {3: lesson3_models(device),
                   5: (FlowerGenerator(100, s["width"], image_size=s["image_size"]).to(device),
                       Critic(s["width"], image_size=s["image_size"]).to(device)),
-                  6: (ConditionalGenerator().to(device), ProjectionDiscriminator().to(device))}
+                  6: (ConditionalGenerator().to(device), ClassHeadDiscriminator().to(device))}
         return {lesson: choose_speed(G, D, device, batch_size=batch_size) for lesson, (G, D) in models.items()}
 
 

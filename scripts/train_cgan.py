@@ -23,7 +23,13 @@ import torch
 
 from course_utils import export_generator, fashion_mnist_loader, init_weights, save_history, seed_everything
 from course_utils.checkpoints import PRETRAINED_DIR
-from course_utils.conditional import ConditionalGenerator, ProjectionDiscriminator, train_conditional_gan
+from course_utils.conditional import (
+    ClassHeadDiscriminator,
+    ConditionalGenerator,
+    ProjectionDiscriminator,
+    class_loss_steps,
+    train_conditional_gan,
+)
 from course_utils.control import conditional_eval_fn, control_report
 from course_utils.env import cpu_name, get_device
 
@@ -37,17 +43,31 @@ def main(argv=None) -> int:
     p.add_argument("--ship", action="store_true")
     p.add_argument("--resume-from", default=None, help="a checkpoint of an earlier run: train --epochs more")
     p.add_argument("--note", default=None, help="kept in the record, e.g. what ran beside the training")
+    p.add_argument("--limit", type=int, default=None, help="train on the first N images only (smoke tests)")
+    p.add_argument("--lr-g", type=float, default=2e-4)
+    p.add_argument("--lr-d", type=float, default=2e-4)
+    p.add_argument("--d-width", type=int, default=64)
+    p.add_argument("--class-weight", type=float, default=1.0,
+                   help="the class term's weight (D's class head on real images, G rewarded for fakes it files "
+                        "under their class); 0: the plain projection game")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     device = get_device()
     seed_everything(args.seed)
-    G, D = ConditionalGenerator().to(device), ProjectionDiscriminator().to(device)
+    G = ConditionalGenerator().to(device)
+    steps = {}
+    if args.class_weight > 0:
+        D = ClassHeadDiscriminator(width=args.d_width).to(device)
+        steps = class_loss_steps(args.class_weight)
+    else:
+        D = ProjectionDiscriminator(width=args.d_width).to(device)
     G.apply(init_weights)
     D.apply(init_weights)
-    loader = fashion_mnist_loader(batch_size=args.batch_size, device=device, seed=args.seed)
+    loader = fashion_mnist_loader(batch_size=args.batch_size, device=device, seed=args.seed, limit=args.limit)
     start = time.perf_counter()
     history = train_conditional_gan(G, D, loader, args.epochs, device, seed=args.seed, checkpoint_interval=1,
+                                    lr_g=args.lr_g, lr_d=args.lr_d, **steps,
                                     eval_fn=conditional_eval_fn(per_class=200), dashboard=False,
                                     checkpoint_path=out / "ckpt_{epoch}.pt", resume_from=args.resume_from)
     wall = time.perf_counter() - start
@@ -58,7 +78,8 @@ def main(argv=None) -> int:
         "name": "fashion_cgan", "lesson": "06_conditional_gan",
         "command": "PYTHONPATH=. COURSE_DATA_DIR=<folder with FashionMNIST/raw/*.gz> python scripts/train_cgan.py "
                    + " ".join(sys.argv[1:]),
-        "settings": {"num_epochs": history["epochs"], "batch_size": args.batch_size, "lr_g": 2e-4, "lr_d": 2e-4,
+        "settings": {"num_epochs": history["epochs"], "batch_size": args.batch_size, "lr_g": args.lr_g,
+                     "lr_d": args.lr_d, "d_width": args.d_width, "class_weight": args.class_weight,
                      "beta1": 0.5, "latent_dim": G.latent_dim, "embed_dim": G.embed_dim, "seed": args.seed,
                      "amp": history["settings"]["amp"], "channels_last": history["settings"]["channels_last"],
                      "speed": history["settings"]["speed"], "data": "Fashion-MNIST train, 60,000 images with labels"},
