@@ -1,0 +1,115 @@
+"""Issue 14, lever "generator EMA done right for BatchNorm": does an EMA of lesson 3's G beat the raw G?
+
+    PYTHONPATH=. COURSE_DATA_DIR=... python scripts/ema_bn.py --epochs 8 --out runs/ema_bn.json
+
+Trains lesson 3's default path (train_gan, its models and settings, seed 0) and after every G step updates
+exponential moving averages of G's weights. At every epoch end each variant is scored with the course metric
+(FID etc. of ``--samples`` samples, the same latent vectors each time):
+
+* ``raw``: the trained G, as the lesson uses it (eval mode: BatchNorm's running statistics);
+* ``raw_bn``: the trained G with its BatchNorm statistics recomputed from ``--bn-batches`` fresh batches;
+* ``ema999_copied``: EMA (decay 0.999) with G's BatchNorm buffers copied (the plain EMA the issue measured);
+* ``ema999_bn`` / ``ema995_bn``: EMA (0.999 / 0.995) with its own BatchNorm statistics recomputed;
+* ``ema999_warm_bn``: EMA with the warm-up decay min(0.999, (1 + t) / (10 + t)), statistics recomputed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from course_utils import fashion_mnist_loader
+from course_utils.env import cpu_name, get_device
+from course_utils.forecast import lesson3_models
+from course_utils.metrics import fashion_scores
+from course_utils.sampling import sample
+from course_utils.training import g_step, train_gan
+
+VARIANTS = {"ema999_copied": (0.999, False), "ema999_bn": (0.999, True), "ema995_bn": (0.995, True),
+            "ema999_warm_bn": ("warm", True)}
+
+
+@torch.no_grad()
+def recompute_bn(G: nn.Module, batches: int, batch_size: int = 256, seed: int = 123) -> nn.Module:
+    """G's BatchNorm running statistics as the exact average over ``batches`` batches of fresh z (G in train mode)."""
+    norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    was = G.training
+    G.train()
+    gen = torch.Generator().manual_seed(seed)
+    device = next(G.parameters()).device
+    for _ in range(batches):
+        G(torch.randn(batch_size, G.latent_dim, generator=gen).to(device))
+    for m, mom in zip(norms, saved):
+        m.momentum = mom
+    G.train(was)
+    return G
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--samples", type=int, default=5000)
+    p.add_argument("--bn-batches", type=int, default=20)
+    p.add_argument("--out", default="runs/ema_bn.json")
+    p.add_argument("--limit", type=int, default=None, help="the first N training images only (smoke tests)")
+    args = p.parse_args(argv)
+    device = get_device()
+    G, D = lesson3_models(device)
+    emas = {name: copy.deepcopy(G).requires_grad_(False) for name in VARIANTS}
+    t = [0]
+
+    def g_step_with_ema(D_, G_, opt_g, batch_size, latent_dim, device_):
+        loss = g_step(D_, G_, opt_g, batch_size, latent_dim, device_)
+        t[0] += 1
+        with torch.no_grad():
+            params = [q.detach() for q in G_.parameters()]
+            for name, (decay, _) in VARIANTS.items():
+                d = min(0.999, (1 + t[0]) / (10 + t[0])) if decay == "warm" else decay
+                torch._foreach_lerp_(list(emas[name].parameters()), params, 1 - d)
+        return loss
+
+    rows = []
+
+    def eval_fn(G_):
+        row = {"epoch": len(rows) + 1, "step": t[0]}
+        scored = {"raw": G_, "raw_bn": recompute_bn(copy.deepcopy(G_), args.bn_batches)}
+        for name, (_, recompute) in VARIANTS.items():
+            e = emas[name]
+            if recompute:
+                scored[name] = recompute_bn(copy.deepcopy(e), args.bn_batches)
+            else:
+                for b_e, b in zip(e.buffers(), G_.buffers()):
+                    b_e.copy_(b)
+                scored[name] = e
+        for name, g in scored.items():
+            s = fashion_scores(sample(g, args.samples, seed=0), strict_range=False)
+            row[name] = round(s["fid"], 2)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        return {"fid": row["raw"]}
+
+    loader = fashion_mnist_loader(batch_size=64, device=device, seed=0, limit=args.limit)
+    start = time.perf_counter()
+    history = train_gan(G, D, loader, args.epochs, device, seed=0, checkpoint_interval=1, eval_fn=eval_fn,
+                        g_step_fn=g_step_with_ema, verbose=False)
+    record = {"what": __doc__.split("\n\n")[0], "command": "python scripts/ema_bn.py " + " ".join(argv or []),
+              "machine": cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(),
+              "samples": args.samples, "bn_batches": args.bn_batches, "epochs": history["epochs"],
+              "wall_s": round(time.perf_counter() - start, 1), "fid": rows}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
