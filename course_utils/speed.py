@@ -52,6 +52,7 @@ class SpeedChoice:
     ms: dict = field(default_factory=dict)  # candidate name -> ms per probe pass (None: abandoned or failed)
     machine: str = ""
     notes: dict = field(default_factory=dict)  # candidate name -> why it was not timed
+    first_pass: dict = field(default_factory=dict)  # abandoned candidate -> ms of its one (warm-up) pass
 
     def line(self) -> str:
         """One line for the student: what was picked, and by how much it beat the alternative."""
@@ -75,12 +76,13 @@ class SpeedChoice:
         timed = [v for v in rivals.values() if v is not None]
         if timed:
             return f"{text} ({other} {min(timed) / mine:.2f}x slower)"
-        note = next(iter(self.notes.get(k, "") for k in rivals), "")
-        return f"{text} ({other} {note.split(' on a first pass')[0].removeprefix('was ')})" if note else text
+        first = [self.first_pass[k] for k in rivals if k in self.first_pass]  # abandoned after one pass
+        return f"{text} ({other} {min(first) / mine:.1f}x slower)" if first else text
 
     def as_record(self) -> dict:
         return {"amp": self.amp, "channels_last": self.channels_last, "source": self.source,
-                "ms_per_pass": dict(self.ms), "notes": dict(self.notes), "machine": self.machine}
+                "ms_per_pass": dict(self.ms), "notes": dict(self.notes), "first_pass_ms": dict(self.first_pass),
+                "machine": self.machine}
 
     def _versus(self, axis: str) -> str:
         """`` (1.4x faster here)`` against the same setting with ``axis`` flipped, if that was timed."""
@@ -202,12 +204,13 @@ def grads_finite(*models) -> bool:
 def time_candidates(G, D, device, pairs, batch_size: int, steps: int = 3, timer=None):
     """ms per probe pass for each ``(amp, channels_last)`` in ``pairs`` (the first is the numerics reference).
 
-    Returns ``(ms, notes)``: ``ms[name]`` is ``None`` for a candidate that failed the numerics check or
-    was abandoned after its warm-up, and ``notes[name]`` says which.
+    Returns ``(ms, notes, first_pass)``: ``ms[name]`` is ``None`` for a candidate that failed the numerics
+    check or was abandoned after its warm-up, ``notes[name]`` says which, and ``first_pass[name]`` holds an
+    abandoned candidate's warm-up ms.
     """
     timer = timer or DEFAULT_TIMER
     z, labels = probe_inputs(G, batch_size, device)
-    results, notes, reference, best = {}, {}, None, None
+    results, notes, first_pass, reference, best = {}, {}, {}, None, None
     for amp, channels_last in pairs:
         g, d = copy.deepcopy(G).train(), copy.deepcopy(D).train()  # as in a training step
         if channels_last:
@@ -226,7 +229,7 @@ def time_candidates(G, D, device, pairs, batch_size: int, steps: int = 3, timer=
             results[name], notes[name] = None, f"failed the numerics check (logits off by {diff:.3g} > {tol:.3g})"
             continue
         if best is not None and warmup_ms > ABANDON * best:
-            results[name] = None
+            results[name], first_pass[name] = None, warmup_ms
             notes[name] = f"was {warmup_ms / best:.1f}x slower on a first pass, not timed further"
             continue
         times = []
@@ -238,7 +241,7 @@ def time_candidates(G, D, device, pairs, batch_size: int, steps: int = 3, timer=
             times.append(1000 * (timer() - t0))
         results[name] = min(times)
         best = results[name] if best is None else min(best, results[name])
-    return results, notes
+    return results, notes, first_pass
 
 
 def choose_speed(G, D, device, *, amp="auto", channels_last="auto", batch_size: int = 64, steps: int = 3,
@@ -262,12 +265,13 @@ def choose_speed(G, D, device, *, amp="auto", channels_last="auto", batch_size: 
     cached = read_cache().get(key) if use_cache else None
     if isinstance(cached, dict) and {"amp", "channels_last"} <= cached.keys():
         return SpeedChoice(bool(cached["amp"]), bool(cached["channels_last"]), "cached",
-                           dict(cached.get("ms_per_pass") or {}), machine_name(device), dict(cached.get("notes") or {}))
+                           dict(cached.get("ms_per_pass") or {}), machine_name(device), dict(cached.get("notes") or {}),
+                           dict(cached.get("first_pass_ms") or {}))
     pairs = candidates(device, amp, channels_last)
-    ms, notes = time_candidates(G, D, device, pairs, batch_size, steps, timer)
+    ms, notes, first_pass = time_candidates(G, D, device, pairs, batch_size, steps, timer)
     timed = {p: ms[candidate_name(*p)] for p in pairs if ms[candidate_name(*p)] is not None}
     a, c = min(timed, key=timed.get) if timed else pairs[0]
-    choice = SpeedChoice(a, c, "measured", ms, machine_name(device), notes)
+    choice = SpeedChoice(a, c, "measured", ms, machine_name(device), notes, first_pass)
     if use_cache:
         write_cache(key, choice)
     return choice

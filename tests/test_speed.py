@@ -77,6 +77,8 @@ def test_channels_last_is_kept_when_it_wins_and_bf16_dropped_when_it_loses():
     assert choice.ms["bf16"] is None and "slower on a first pass" in choice.notes["bf16"]  # abandoned early
     assert clock.calls == 2 * (3 + 3 + 1 + 1)  # two timed candidates in full, two warm-ups only
     assert "bf16 autocast off (the other way was 14.3x slower on a first pass" in choice.line()  # 1000 / 70
+    assert choice.first_pass == pytest.approx({"bf16": 900.0, "bf16 channels_last": 1000.0})  # their one pass, ms
+    assert choice.short() == "fp32, channels_last (bf16 12.9x slower)"  # 900 / 70: the faster bf16 pass
 
 
 def test_a_candidate_that_fails_the_numerics_check_is_never_chosen(monkeypatch):
