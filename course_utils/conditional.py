@@ -93,9 +93,12 @@ class ProjectionDiscriminator(nn.Module):
         nn.init.normal_(self.embed.weight, 0.0, 0.02)  # like psi's weights: PyTorch's N(0, 1) would swamp psi
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        phi = self.features(x).flatten(1)  # (B, feature_dim)
+        return self.score(self.features(x).flatten(1), y)  # (B, 1) logits
+
+    def score(self, phi: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, 1)`` of features ``phi`` ``(B, F)`` under labels ``y``: ``psi(phi) + <embed(y), phi>``."""
         projection = (self.embed(y) * phi).sum(dim=1, keepdim=True)  # (B, 1): <embed(y), phi(x)>
-        return self.psi(phi) + projection  # (B, 1) logits
+        return self.psi(phi) + projection
 
 
 class ClassHeadDiscriminator(ProjectionDiscriminator):
@@ -111,7 +114,7 @@ class ClassHeadDiscriminator(ProjectionDiscriminator):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, with_class_logits: bool = False):
         phi = self.features(x).flatten(1)  # (B, F)
-        logit = self.psi(phi) + (self.embed(y) * phi).sum(dim=1, keepdim=True)  # (B, 1): the projection D
+        logit = self.score(phi, y)  # (B, 1): the projection D
         return (logit, self.classify(phi)) if with_class_logits else logit
 
 

@@ -289,11 +289,13 @@ def class_term_claims(levers: dict, dcgan_fid: float) -> list:
     if not plain or not term:
         raise ValueError("the lever record needs plain runs (class_weight 0) and class-term runs (class_weight 1.0)")
 
-    def worst(r):
-        k = min(range(len(r["relative"])), key=r["relative"].__getitem__)
-        return f"{FASHION_CLASSES[k]} {r['relative'][k]:.2f}"
+    def lowest(r) -> str:  # the class with the lowest ratio to the classifier's real accuracy
+        return FASHION_CLASSES[min(range(len(r["relative"])), key=r["relative"].__getitem__)]
 
-    ok1, n1 = on_every_seed(r["min_relative"] < RELATIVE_BAR and worst(r).rsplit(" ", 1)[0] in TOPS for r in plain)
+    def worst(r) -> str:
+        return f"{lowest(r)} {r['min_relative']:.2f}"
+
+    ok1, n1 = on_every_seed(r["min_relative"] < RELATIVE_BAR and lowest(r) in TOPS for r in plain)
     ok2, n2 = on_every_seed(r["min_relative"] >= RELATIVE_BAR for r in term)
     ok3, n3 = on_every_seed(r["fid"] <= dcgan_fid for r in term)
     return [
