@@ -293,7 +293,9 @@ def timing_lines(steps: int, timer=None, load: float = 0.0) -> list[Line]:
     except Exception as exc:  # noqa: BLE001 - a failed timing is reported, the other checks still count
         return [_fail(f"timing the lessons failed ({type(exc).__name__}: {exc})", "fix the problems above, "
                      "then run python -m course_utils.doctor again")]
-    lines = [Line("info", f"timed on {t.device}: lesson 3 {t.lesson3_step * 1000:.0f} ms per step ({steps} steps), "
+    n3 = forecast.gpu_steps(steps) if t.device == "cuda" else steps
+    ms3 = f"{t.lesson3_step * 1000:.0f}" if t.lesson3_step >= 0.01 else f"{t.lesson3_step * 1000:.2f}"
+    lines = [Line("info", f"timed on {t.device}: lesson 3 {ms3} ms per step ({n3} steps), "
                           f"lesson 5 {t.lesson5_iter:.2f} s per generator iteration ({max(1, steps // 5)}), "
                           f"lesson 6 {t.lesson6_step * 1000:.0f} ms per step ({steps}), each after a warm-up")]
     lines += [line for line in (busy_cpu_line(t, steps, load),) if line is not None]

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .graphs import COMPARE, WARMUP
+
 REFERENCE_STEP_S = 0.070
 """Lesson 3's training step on the README's 2-core Intel Xeon, fp32 (bf16 timed slower there)."""
 RECORDED_S = {1: 5.0, 2: 14.0, 3: 3350.0, 4: 201.0, 5: 291.0}
@@ -53,6 +55,8 @@ LESSON3 = {"num_epochs": 50, "steps_per_epoch": 937, "checkpoints": 10, "eval_sa
 LESSON5 = {"num_epochs": 15, "iterations_per_epoch": 25, "n_critic": 5, "batch_size": 64}
 LESSON6 = {"num_epochs": 20, "steps_per_epoch": 937, "checkpoints": 10, "eval_samples": 2000}
 LESSONS = (1, 2, 3, 4, 5, 6)
+GRAPH_SETUP = WARMUP + 2 * COMPARE + 1  # train_gan's steps before its CUDA-graph choice (course_utils.graphs)
+GPU_STEPS = 300  # steps timed past that on a GPU, where one step takes about a millisecond
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,21 @@ def time_lesson3_step(steps: int, device, warmup: int = 2, models=None) -> float
     G, D = models or lesson3_models(device)
     options = dict(lr_g=2e-4, lr_d=2e-4, beta1=0.5, d_step_fn=d_step, g_step_fn=g_step, seed=None, amp="auto",
                    checkpoint_interval=0, verbose=False, dashboard=False)
-    train_gan(G, D, _random_loader(warmup, (1, 28, 28), device), 1, device, **options)
-    history = train_gan(G, D, _random_loader(steps, (1, 28, 28), device), 1, device, **options)
-    return history["wall_time_s"] / steps
+
+    def seconds(n):
+        return train_gan(G, D, _random_loader(n, (1, 28, 28), device), 1, device, **options)["wall_time_s"]
+
+    if torch.device(device).type == "cuda":  # CUDA graphs are decided after GRAPH_SETUP steps: time past them
+        seconds(GRAPH_SETUP)  # warm-up: the GPU's first kernels load and tune here
+        steps = gpu_steps(steps)
+        return (seconds(GRAPH_SETUP + steps) - seconds(GRAPH_SETUP)) / steps
+    seconds(warmup)
+    return seconds(steps) / steps
+
+
+def gpu_steps(steps: int) -> int:
+    """Lesson-3 steps timed on a GPU when ``steps`` are asked for: at least ``GPU_STEPS`` (a step is ~1 ms)."""
+    return max(steps, GPU_STEPS)
 
 
 def predict_training_seconds(num_epochs: int, steps_per_epoch: int, device, steps: int = 10) -> tuple[float, float]:

@@ -35,7 +35,8 @@ def autocast_context(device: torch.device, amp: bool) -> contextlib.AbstractCont
                          "decided by course_utils.speed.choose_speed (it times both on this machine)")
     if not amp:
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    # no weight-cast cache on a GPU: a CUDA graph (course_utils.graphs) cannot replay a cache filled outside it
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, cache_enabled=device.type != "cuda")
 
 
 @contextlib.contextmanager

@@ -26,8 +26,11 @@ def minutes(seconds: float) -> str:
     return f"{seconds / 60:.2g} min" if seconds < 5400 else f"{seconds / 3600:.2g} h"
 
 
-def print_runtimes(key: str, columns: dict) -> list[dict]:
-    """Print the rows under ``key`` as a table; ``columns`` maps a row key to its heading."""
+def print_runtimes(key: str, columns: dict) -> None:
+    """Print the rows under ``key`` as a table; ``columns`` maps a row key to its heading.
+
+    Returns nothing, so a notebook cell ending with it shows the table only (``runtimes(key)`` gives the rows).
+    """
     rows = runtimes(key)
     fmt = lambda k, v: minutes(v) if k.endswith("_s") or "_s_" in k else str(v)  # noqa: E731
     cells = [[fmt(k, r[k]) if k in r else "" for k in columns] for r in rows]
@@ -35,4 +38,3 @@ def print_runtimes(key: str, columns: dict) -> list[dict]:
     print("  ".join(h.ljust(w) for h, w in zip(columns.values(), widths)))
     for c in cells:
         print("  ".join(x.ljust(w) for x, w in zip(c, widths)))
-    return rows

@@ -25,6 +25,7 @@ import torch
 
 from .checkpoints import CheckpointError, CheckpointWriteError, check_writable, load_checkpoint, save_checkpoint
 from .env import runs_dir, seed_everything
+from .graphs import GraphedStep
 from .loop import autocast_context, fit, make_adam, new_history
 from .speed import choose_speed
 from .widgets import LiveDashboard, dashboard_enabled
@@ -192,13 +193,24 @@ def resume(path, G, D, opt_g, opt_d, settings: dict) -> dict:
 # ----------------------------------------------------------------------------- during training
 
 
-def fit_with_dashboard(step, loader, num_epochs, run: Run, *, dashboard="auto", verbose=True, **fit_options):
-    """``loop.fit`` in training mode, with the live dashboard in Jupyter (see ``course_utils.widgets``)."""
+def fit_with_dashboard(step, loader, num_epochs, run: Run, *, dashboard="auto", verbose=True, cuda_graphs=False,
+                       **fit_options):
+    """``loop.fit`` in training mode, with the live dashboard in Jupyter (see ``course_utils.widgets``).
+
+    ``cuda_graphs``: "auto" or True replays ``step`` as one CUDA graph on a GPU where that is measured
+    faster (``course_utils.graphs``; the choice lands in ``history["settings"]["cuda_graphs"]``).
+    """
     run.G.train()
     run.D.train()
     live = (LiveDashboard(run.G, run.fixed_z, labels=run.fixed_labels) if verbose and dashboard_enabled(dashboard)
             else None)
-    fit(step, loader, num_epochs, run.history, on_log=live, progress=verbose, verbose=verbose, **fit_options)
+    graphed = GraphedStep(step, run.device, (run.opt_d, run.opt_g), cuda_graphs, verbose=verbose)
+    try:
+        fit(graphed, loader, num_epochs, run.history, on_log=live, progress=verbose, verbose=verbose,
+            **fit_options)
+    finally:
+        if graphed.choice is not None:
+            run.history["settings"]["cuda_graphs"] = graphed.choice
     if live is not None:
         live(run.history, force=True)
     return run.history

@@ -67,7 +67,7 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device, l
               beta2: float = 0.999, d_step_fn=d_step, g_step_fn=g_step, seed: int | None = 0, amp="auto",
               channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None, resume_from=None,
               history: dict | None = None, n_samples: int = 64, log_every: int = 50, dashboard="auto",
-              learning_rate: float | None = None):
+              learning_rate: float | None = None, cuda_graphs="auto"):
     """Train a GAN with BCE losses (lesson 3) and return its history.
 
     The seed's signature first; then options: ``lr_d`` (D's learning rate, default: the same as
@@ -79,6 +79,8 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device, l
     ``g_loss``, ``d_real`` (D(x) mean), ``d_fake`` (D(G(z)) mean), one float per batch; ``samples``, a
     list of ``{"epoch", "images"}`` from fixed noise every ``checkpoint_interval`` epochs; ``metrics``.
     ``learning_rate`` is the old name of ``lr_g`` and ``lr_d`` together (still accepted, with a warning).
+    ``cuda_graphs``: on a GPU, "auto" replays each step as one CUDA graph when that is measured faster
+    (``course_utils.graphs``; your steps must do the same work on every call); False turns it off.
     """
     G, D = generator, discriminator
     settings = adam_settings("train_gan", lr_g, lr_d, beta1, beta2, learning_rate=learning_rate)
@@ -104,7 +106,8 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device, l
                      eval_fn=eval_fn, verbose=verbose, show=EPOCH_LINE)
 
     return fit_with_dashboard(step, train_loader, num_epochs, run, dashboard=dashboard, verbose=verbose,
-                              on_epoch_end=on_epoch_end, log_every=log_every, desc="train_gan")
+                              on_epoch_end=on_epoch_end, log_every=log_every, desc="train_gan",
+                              cuda_graphs=cuda_graphs)
 
 
 HISTORY_KEYS = ["d_loss", "g_loss", "d_real", "d_fake"]
