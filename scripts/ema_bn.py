@@ -2,8 +2,9 @@
 
     PYTHONPATH=. COURSE_DATA_DIR=... python scripts/ema_bn.py --epochs 8 --out runs/ema_bn.json
 
-Trains lesson 3's default path (train_gan, its models and settings, seed 0) and after every G step updates
-exponential moving averages of G's weights. At every epoch end each variant is scored with the course metric
+Trains lesson 3's default path (train_gan, its models and settings, ``--seed``) and after every G step updates
+exponential moving averages of G's weights (on a GPU inside the step's CUDA graph: the step count lives on the
+device, no Python counter). Every ``--score-every`` epochs each variant is scored with the course metric
 (FID etc. of ``--samples`` samples, the same latent vectors each time):
 
 * ``raw``: the trained G, as the lesson uses it (eval mode: BatchNorm's running statistics);
@@ -18,13 +19,14 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import sys
 import time
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from course_utils import fashion_mnist_loader
+from course_utils import export_generator, fashion_mnist_loader
 from course_utils.env import cpu_name, get_device
 from course_utils.forecast import lesson3_models
 from course_utils.metrics import fashion_scores
@@ -60,30 +62,42 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--samples", type=int, default=5000)
     p.add_argument("--bn-batches", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--score-every", type=int, default=1, help="score the variants every N epochs")
+    p.add_argument("--variants", default=",".join(VARIANTS), help=f"a comma list of {', '.join(VARIANTS)}")
     p.add_argument("--out", default="runs/ema_bn.json")
+    p.add_argument("--save", default=None, help="a folder: write the final raw G and each EMA (BN recomputed) there")
     p.add_argument("--limit", type=int, default=None, help="the first N training images only (smoke tests)")
     args = p.parse_args(argv)
+    variants = {name: VARIANTS[name] for name in args.variants.split(",") if name}
     device = get_device()
+    torch.manual_seed(args.seed)
     G, D = lesson3_models(device)
-    emas = {name: copy.deepcopy(G).requires_grad_(False) for name in VARIANTS}
-    t = [0]
+    emas = {name: copy.deepcopy(G).requires_grad_(False) for name in variants}
+    t = torch.zeros((), device=device)  # G steps so far, kept on the device: a CUDA graph replays its update
 
     def g_step_with_ema(D_, G_, opt_g, batch_size, latent_dim, device_):
         loss = g_step(D_, G_, opt_g, batch_size, latent_dim, device_)
-        t[0] += 1
+        t.add_(1)
         with torch.no_grad():
             params = [q.detach() for q in G_.parameters()]
-            for name, (decay, _) in VARIANTS.items():
-                d = min(0.999, (1 + t[0]) / (10 + t[0])) if decay == "warm" else decay
-                torch._foreach_lerp_(list(emas[name].parameters()), params, 1 - d)
+            for name, (decay, _) in variants.items():
+                ema = list(emas[name].parameters())
+                if decay == "warm":  # min(0.999, (1 + t) / (10 + t)), computed on the device
+                    weight = 1 - torch.clamp((1 + t) / (10 + t), max=0.999)
+                    for e, q in zip(ema, params, strict=True):
+                        e.lerp_(q, weight)
+                else:
+                    torch._foreach_lerp_(ema, params, 1 - decay)
         return loss
 
     rows = []
 
     def eval_fn(G_):
-        row = {"epoch": len(rows) + 1, "step": t[0]}
+        step = int(t.item())
+        row = {"epoch": round(step / len(loader)), "step": step}
         scored = {"raw": G_, "raw_bn": recompute_bn(copy.deepcopy(G_), args.bn_batches)}
-        for name, (_, recompute) in VARIANTS.items():
+        for name, (_, recompute) in variants.items():
             e = emas[name]
             if recompute:
                 scored[name] = recompute_bn(copy.deepcopy(e), args.bn_batches)
@@ -98,14 +112,22 @@ def main(argv=None) -> int:
         print(json.dumps(row), flush=True)
         return {"fid": row["raw"]}
 
-    loader = fashion_mnist_loader(batch_size=64, device=device, seed=0, limit=args.limit)
+    loader = fashion_mnist_loader(batch_size=64, device=device, seed=args.seed, limit=args.limit)
     start = time.perf_counter()
-    history = train_gan(G, D, loader, args.epochs, device, seed=0, checkpoint_interval=1, eval_fn=eval_fn,
-                        g_step_fn=g_step_with_ema, verbose=False)
-    record = {"what": __doc__.split("\n\n")[0], "command": "python scripts/ema_bn.py " + " ".join(argv or []),
+    history = train_gan(G, D, loader, args.epochs, device, seed=args.seed, checkpoint_interval=args.score_every,
+                        eval_fn=eval_fn, g_step_fn=g_step_with_ema, verbose=False)
+    used = sys.argv[1:] if argv is None else argv
+    record = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python scripts/ema_bn.py", *used]),
               "machine": cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(),
-              "samples": args.samples, "bn_batches": args.bn_batches, "epochs": history["epochs"],
+              "samples": args.samples, "bn_batches": args.bn_batches, "epochs": history["epochs"], "seed": args.seed,
+              "cuda_graphs": history["settings"].get("cuda_graphs"),
               "wall_s": round(time.perf_counter() - start, 1), "fid": rows}
+    if args.save:
+        finals = {"raw": G, **{name: recompute_bn(copy.deepcopy(e), args.bn_batches) if variants[name][1] else e
+                               for name, e in emas.items()}}
+        for name, g in finals.items():
+            export_generator(g, Path(args.save) / f"{name}_s{args.seed}.pt", epochs=history["epochs"], seed=args.seed,
+                             variant=name, wall_time_s=record["wall_s"], hardware=record["machine"])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
     return 0

@@ -195,3 +195,22 @@ def test_vanishing_gradient_is_one_verdict_for_both_lessons(recorded):
     assert assess_equilibrium(h, verbose=False)["verdict"] == "d_dominant"
     h["settings"] = dict(h["settings"], g_loss="non_saturating")  # the same D(G(z)) passes 0.99 per fake
     assert "vanishing gradient" not in health_report(h).failures
+
+
+def _levers(raw50, ema50, finals):
+    runs = [{"seed": s, "epochs": 50, "fid": [{"epoch": 50, "raw": r, "ema999_bn": e}]}
+            for s, (r, e) in enumerate(zip(raw50, ema50))]
+    runs += [{"seed": s, "epochs": 150, "fid": [{"epoch": 125, "raw": 25.0, "ema999_bn": 24.0}],
+              "final_ema999_bn": {"fid": f}} for s, f in enumerate(finals)]
+    return {"gpu_runs": runs}
+
+
+def test_ema_claims_hold_only_when_the_record_and_the_measurement_say_so():
+    from course_utils.lesson_claims import ema_claims
+
+    good = ema_claims(_levers([24.5, 27.5], [23.4, 26.0], [18.4, 21.3]), ema_fid=18.4)
+    assert [c.holds for c in good] == [True, True]
+    assert "1 of 2" in good[1].evidence  # the seed that missed the bar is said, not hidden
+    one_seed_worse = ema_claims(_levers([24.5, 25.0], [23.4, 26.0], [18.4]), ema_fid=18.4)
+    assert one_seed_worse[0].holds is False and "1/2 seeds" in one_seed_worse[0].statement
+    assert ema_claims(_levers([24.5], [23.4], [18.4]), ema_fid=20.5)[1].holds is False
