@@ -97,9 +97,15 @@ def adam_settings(who: str, lr_g: float, lr_d: float | None, beta1: float, beta2
 
 
 def apply_settings(opt, lr: float, betas) -> None:
-    """Set this call's learning rate and betas on a (restored) optimizer; its moment estimates stay."""
+    """Set this call's learning rate and betas on a (restored) optimizer; its moment estimates stay.
+
+    A checkpoint from a GPU run with CUDA graphs carries ``capturable=True``; off a CUDA device it is turned
+    off again (``course_utils.graphs`` turns it on where a graph is captured).
+    """
     for group in opt.param_groups:
         group["lr"], group["betas"] = lr, tuple(betas)
+        if group.get("capturable") and not all(p.device.type == "cuda" for p in group["params"]):
+            group["capturable"] = False
 
 
 # ----------------------------------------------------------------------------- the run

@@ -89,3 +89,18 @@ def test_adam_settings_names_an_unknown_setting():
     with pytest.raises(TypeError, match="unexpected setting 'lr_x'"):
         adam_settings("train_gan", 2e-4, None, 0.5, 0.999, lr_x=1.0)
     assert adam_settings("t", 1e-4, None, 0.0, 0.9) == {"lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9}
+
+
+def test_a_gpu_checkpoint_with_capturable_adam_resumes_on_a_cpu(tmp_path):
+    """A run whose step was a CUDA graph saves Adam with capturable=True; resuming off the GPU turns it off."""
+    from course_utils.checkpoints import save_checkpoint
+
+    first = _gan(tmp_path, "first.pt", 1)
+    state = load_checkpoint(first)
+    for opt in ("opt_g", "opt_d"):
+        for group in state[opt]["param_groups"]:
+            group["capturable"] = True  # as course_utils.graphs.make_capturable leaves it on a GPU
+    save_checkpoint(tmp_path / "gpu.pt", **{k: v for k, v in state.items()})
+    after = load_checkpoint(_gan(tmp_path, "second.pt", 1, resume_from=tmp_path / "gpu.pt"))
+    assert after["history"]["epochs"] == 2
+    assert not after["opt_g"]["param_groups"][0]["capturable"] and not after["opt_d"]["param_groups"][0]["capturable"]
