@@ -131,9 +131,7 @@ def balance_claims(history: dict, shipped: bool = False) -> list:
 
 def shipped_quality_claims() -> list:
     """Lesson 3: the shipped generator's recorded quality against the tutorial DCGAN's."""
-    from .checkpoints import PRETRAINED_DIR
-
-    q = json.loads((PRETRAINED_DIR / "fashion_dcgan.json").read_text())["quality"]
+    q = load_record("fashion_dcgan")["quality"]
     base = q["baseline_tutorial_dcgan_20_epochs"]
     lo, hi = q["class_shares_min_max"]
     return [
@@ -303,9 +301,7 @@ def control_claims(report: dict, who: str = "the shipped generator") -> list:
 
 def load_levers() -> dict:
     """The lever sweep behind lesson 6's class term (``pretrained/fashion_cgan_levers.json``)."""
-    from .checkpoints import PRETRAINED_DIR
-
-    return json.loads((PRETRAINED_DIR / "fashion_cgan_levers.json").read_text())
+    return load_record("fashion_cgan_levers")
 
 
 def class_term_claims(levers: dict, dcgan_fid: float) -> list:

@@ -215,7 +215,7 @@ def fit_with_dashboard(step, loader, num_epochs, run: Run, *, dashboard="auto", 
         fit(graphed, loader, num_epochs, run.history, on_log=live, progress=verbose, verbose=verbose,
             **fit_options)
     finally:
-        if graphed.choice is not None:
+        if cuda_graphs is not False and graphed.choice is not None:  # only trainers that offer graphs record it
             run.history["settings"]["cuda_graphs"] = graphed.choice
     if live is not None:
         live(run.history, force=True)
