@@ -33,6 +33,7 @@ control             6      measured control: agreement with the requested class,
 trainer_kit         3-6    shared by every trainer: set-up, resume rule, fit with dashboard, checkpoints
 speed               3-6    ``amp``/``channels_last`` "auto": timed on this machine, fastest kept, cached
 graphs              3      ``cuda_graphs`` "auto": a whole step replayed as one CUDA graph where measured faster
+ema                 3, 5   an EMA of G's weights with its own BatchNorm statistics (``ema_update``, ``recompute_bn``)
 loop                3-6    the training loop: progress, statistics, interrupts, NaN stop
 checking            1-6    the checking toolkit: ``CheckReport``, calling student code, variants
 checkpoints         3-6    checkpoints (atomic, ``weights_only``), generator files, histories

@@ -2,8 +2,8 @@
 
 The timings run the lessons' own code path: ``train_gan`` (lesson 3's settings: the reference
 ``Generator``/``Discriminator``, ``d_step``/``g_step``, batch 64, Adam 2e-4, beta1 0.5, ``amp="auto"``,
-``channels_last="auto"``) and ``train_wgan_gp`` (lesson 5's setting for this device: 32x32 and width 32
-on a CPU, 64x64 and width 48 on a GPU, n_critic 5, bf16 where the hardware runs it natively), on
+``channels_last="auto"``) and ``train_wgan_gp`` (lesson 5's setting for this device: 64x64, width 32
+and a 30-minute budget on a CPU, width 48 and 15 epochs on a GPU, n_critic 5, ``amp="auto"``), on
 random images, after a warm-up, so the fused Adam, frozen networks, autocast and threads are the
 ones the lessons get.
 
@@ -15,8 +15,9 @@ The model (all times in seconds; the recorded times are the README's, on its 2-c
   classify 2,000 images and compute FID and KID, plus classifying 12,000 real images once
   (``eval_per_image``, ``eval_scores`` measured); 14 s is the rest of the notebook on the Xeon
   (3,350 s in all, 3,336 s of them training).
-* lesson 5 = 15 epochs x 25 generator iterations x ``lesson5_iter`` + ``119 x speed`` (the Xeon:
-  291 s in all, 172 s of them training).
+* lesson 5 = its epochs x 25 generator iterations x ``lesson5_iter`` + ``REST_S[5] x speed`` (the Xeon:
+  291 s in all, 172 s of them training, plus about 60 s since for scoring the CPU generator); on a CPU the
+  epochs are those that fit the lesson's ``max_minutes`` (whole epochs while the next one fits, at most 40).
 * lesson 4 = its toy runs (``experiments.toy_step_units()``: every failure and fix on 3 seeds, in plain
   toy steps) x ``toy_step`` (timed: one epoch of the toy GAN, one thread) + ``65 x speed`` (the
   Fashion-MNIST experiment on the Xeon).
@@ -48,11 +49,12 @@ REFERENCE_STEP_S = 0.070
 """Lesson 3's training step on the README's 2-core Intel Xeon, fp32 (bf16 timed slower there)."""
 RECORDED_S = {1: 5.0, 2: 14.0, 3: 3350.0, 4: 201.0, 5: 291.0}
 """Full-run wall time of each lesson on that Xeon (README's lesson table)."""
-REST_S = {3: 3350.0 - 3336.0, 4: 65.0, 5: 291.0 - 172.0, 6: 29.7}
+REST_S = {3: 3350.0 - 3336.0, 4: 65.0, 5: 291.0 - 172.0 + 60.0, 6: 29.7}
 """The part of lessons 3 and 5 that is not training, on that Xeon (whole notebook minus training)."""
 LESSON3 = {"num_epochs": 50, "steps_per_epoch": 937, "checkpoints": 10, "eval_samples": 2000,
            "real_images_scored": 10_000 + 2_000}
-LESSON5 = {"num_epochs": 15, "iterations_per_epoch": 25, "n_critic": 5, "batch_size": 64}
+LESSON5 = {"num_epochs": 15, "iterations_per_epoch": 25, "n_critic": 5, "batch_size": 64,
+           "cpu_num_epochs": 40, "cpu_max_minutes": 30}
 LESSON6 = {"num_epochs": 20, "steps_per_epoch": 937, "checkpoints": 10, "eval_samples": 2000}
 LESSONS = (1, 2, 3, 4, 5, 6)
 GRAPH_SETUP = WARMUP + 2 * COMPARE + 1  # train_gan's steps before its CUDA-graph choice (course_utils.graphs)
@@ -163,8 +165,20 @@ def predict_conditional_training_seconds(num_epochs: int, steps_per_epoch: int, 
 
 def lesson5_setting(device) -> dict:
     """Lesson 5's full setting for ``device``, as its settings cell picks it (plumbing)."""
-    image_size = 64 if torch.device(device).type == "cuda" else 32
-    return {"image_size": image_size, "width": 48 if image_size == 64 else 32, "amp": "auto"}
+    gpu = torch.device(device).type == "cuda"
+    return {"image_size": 64, "width": 48 if gpu else 32, "amp": "auto",
+            "num_epochs": LESSON5["num_epochs"] if gpu else LESSON5["cpu_num_epochs"],
+            "max_minutes": None if gpu else LESSON5["cpu_max_minutes"]}
+
+
+def lesson5_training_s(iteration_s: float, setting: dict) -> float:
+    """Lesson 5's training time: its epochs, or with ``max_minutes`` the whole epochs that fit (``loop.fit``'s rule)."""
+    epoch_s = LESSON5["iterations_per_epoch"] * iteration_s
+    epochs = setting["num_epochs"]
+    if setting.get("max_minutes"):
+        budget = setting["max_minutes"] * 60
+        epochs = min(epochs, max(1, int(budget // epoch_s)))  # the next epoch would end past the budget
+    return epochs * epoch_s
 
 
 def speed_choices(device, batch_size: int = 64) -> dict:
@@ -285,8 +299,7 @@ def parts(t: Timings, lesson: int) -> dict[str, float]:
         return {"training": c["num_epochs"] * c["steps_per_epoch"] * t.lesson6_step, "evaluation": evaluation,
                 "other cells": REST_S[6] * speed}
     if lesson == 5:
-        c = LESSON5
-        return {"training": c["num_epochs"] * c["iterations_per_epoch"] * t.lesson5_iter,
+        return {"training": lesson5_training_s(t.lesson5_iter, lesson5_setting(t.device)),
                 "other cells": REST_S[5] * speed}
     return {"whole notebook": RECORDED_S[lesson] * speed}
 

@@ -18,6 +18,7 @@ import torch
 
 from .env import is_whole_number
 
+CLOCK = time.perf_counter  # fit's clock (tests replace it with a fake one)
 
 def new_history(keys, settings: dict | None = None) -> dict:
     """An empty history: one list per statistic, plus bookkeeping shared by all trainers."""
@@ -219,7 +220,7 @@ NAN_ADVICE = ("Likely causes: a learning rate too high, a loss computed from pro
 
 def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_log=None, log_every: int = 50,
         progress: bool = True, desc: str = "training", verbose: bool = True, nan_ok=(),
-        with_labels: bool = False) -> dict:
+        with_labels: bool = False, max_minutes: float | None = None) -> dict:
     """Run ``step`` over ``num_epochs`` passes of ``loader``; append to ``history`` and return it.
 
     ``on_epoch_end(epoch)`` runs after each epoch (1-based, counting earlier runs of the same history),
@@ -230,8 +231,12 @@ def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_l
     the history on the exception (``exc.history``, :func:`last_history`). ``nan_ok`` names statistics
     that are NaN by design on some steps (e.g. ``d_grad`` when D skips a batch). ``with_labels``: pass
     ``step`` the whole ``(images, labels)`` batch (a conditional GAN, lesson 6) instead of the images.
+    ``max_minutes``: a time budget for this call; before each epoch after the first, training stops if
+    one more epoch (at the mean time per epoch so far) would not fit, and ``history["time_budget"]`` says so.
     """
     num_epochs = _whole_number(num_epochs, "num_epochs")
+    if max_minutes is not None and not (isinstance(max_minutes, (int, float)) and max_minutes > 0):
+        raise ValueError(f"max_minutes must be a positive number of minutes (or None), got {max_minutes!r}")
     steps = len(loader)
     if steps == 0 and num_epochs:
         raise ValueError(f"the loader has no batches (len 0): it holds fewer images than one batch "
@@ -239,9 +244,11 @@ def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_l
                          "Use more images or a smaller batch_size.")
     history["steps_per_epoch"] = steps
     buffer, bar = _Buffer(history, nan_ok), _progress(num_epochs * steps, desc, progress)
-    start = time.perf_counter()
+    start = CLOCK()
     try:
-        for _ in range(num_epochs):
+        for done in range(num_epochs):
+            if max_minutes is not None and done and _out_of_time(history, start, done, max_minutes, verbose):
+                break
             epoch = history["epochs"] + 1
             for i, batch in enumerate(loader):
                 buffer.add(step(_labelled(batch) if with_labels else _images(batch)))
@@ -271,8 +278,22 @@ def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_l
     finally:
         if bar is not None:
             bar.close()
-        history["wall_time_s"] += time.perf_counter() - start
+        history["wall_time_s"] += CLOCK() - start
     return history
+
+
+def _out_of_time(history: dict, start: float, done: int, max_minutes: float, verbose: bool) -> bool:
+    """True (and ``history["time_budget"]`` says why) if another epoch would end past ``max_minutes``."""
+    spent = CLOCK() - start
+    if spent * (done + 1) / done <= max_minutes * 60:
+        return False
+    history["time_budget"] = {"max_minutes": max_minutes, "epochs": done, "minutes": round(spent / 60, 2),
+                              "reason": f"{done} epochs took {spent / 60:.1f} min; one more would pass "
+                                        f"max_minutes={max_minutes:g}"}
+    if verbose:
+        print(f"\nTime budget: {history['time_budget']['reason']}, so training stops here "
+              f"({history['epochs']} epochs in all).", flush=True)
+    return True
 
 
 def _flush_quietly(buffer: _Buffer) -> None:

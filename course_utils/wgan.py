@@ -185,7 +185,7 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, *, lr_g: float = 1e-4, 
                   checkpoint_interval: int = 5, verbose: bool = True, step_fn=wgan_step, seed: int | None = 0,
                   amp="auto", channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None,
                   resume_from=None, history: dict | None = None, n_samples: int = 64, log_every: int = 10,
-                  dashboard="auto", lr: float | None = None, betas=None) -> dict:
+                  dashboard="auto", lr: float | None = None, betas=None, max_minutes: float | None = None) -> dict:
     """Train a WGAN-GP (lesson 5) and return its history.
 
     An epoch is one pass over ``loader``; every ``n_critic`` batches make one generator iteration
@@ -196,6 +196,8 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, *, lr_g: float = 1e-4, 
     epochs, when ``checkpoint_path`` (if given) is also written. ``amp``: bf16 autocast (True,
     False or "auto"). ``resume_from``: a checkpoint to continue, with this call's settings (see
     ``course_utils.trainer_kit``). Ctrl-C returns the history so far. ``dashboard``: as in ``train_gan``.
+    ``max_minutes``: a time budget: whole epochs, at most ``num_epochs``, while the next still fits
+    (``history["time_budget"]`` says where it stopped; lesson 5's CPU setting).
     Settings use the course's one vocabulary (``lr_g``, ``lr_d``, ``beta1``, ``beta2``); ``lr`` and
     ``betas`` are the old names, still accepted with a warning.
     """
@@ -219,7 +221,8 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, *, lr_g: float = 1e-4, 
                      eval_fn=eval_fn, verbose=verbose, show=EPOCH_LINE)
 
     return fit_with_dashboard(step, _Groups(loader, n_critic), num_epochs, run, dashboard=dashboard,
-                              verbose=verbose, on_epoch_end=on_epoch_end, log_every=log_every, desc="train_wgan_gp")
+                              verbose=verbose, on_epoch_end=on_epoch_end, log_every=log_every, desc="train_wgan_gp",
+                              max_minutes=max_minutes)
 
 
 EPOCH_LINE = {"D(real)": "d_real", "D(fake)": "d_fake", "W estimate": "wasserstein", "GP": "gp"}

@@ -4,7 +4,7 @@ Run by hand from the repository root (real data, e.g. ``COURSE_DATA_DIR`` set)::
 
     python scripts/benchmark.py                 # steps/s of both paths, their ratio, the ceiling (~3 min)
     python scripts/benchmark.py --ablation      # also each change of the fast path added one at a time
-    python scripts/benchmark.py --ttq           # also the time to reach FID 150 (~10 min)
+    python scripts/benchmark.py --ttq --minutes 9 --out runs/ttq   # time to quality instead (2 x 9 min + scoring)
 
 Both paths train the same models (``Generator``/``Discriminator``, width 64, DCGAN init) with the
 same batch size, learning rate, losses and updates (``d_step``/``g_step``); only the plumbing differs:
@@ -22,6 +22,10 @@ The **floor** rows bound what any plumbing could reach: the same steps with ever
 convolutions and linear layers replaced by ``Identity`` and no optimizer updates (NCHW,
 channels_last, and channels_last under bf16 autocast). ``ceiling`` = fastest floor / baseline: no
 change that keeps the model, the batch size and the update can be faster than that on this machine.
+
+``--ttq``: lesson 3's default path and the PyTorch tutorial's DCGAN, each trained for ``--minutes`` and
+scored on a fixed schedule with the course metric, next to the tutorial's recorded 20-epoch curve on this
+machine (``scripts/time_to_quality.py`` says how).
 
 Rounds alternate between the paths; the fastest round of each (and the median) is reported, because
 the CPU may be shared.
@@ -52,10 +56,6 @@ from course_utils.speed import choose_speed  # noqa: E402
 from course_utils.training import d_step, g_step, train_gan  # noqa: E402
 
 LATENT_DIM = 100
-
-
-class StopTraining(Exception):
-    """Raised by the time-to-quality probe once the target is reached."""
 
 
 def make_models(device, seed: int = 0):
@@ -203,83 +203,6 @@ def steps_per_second(args, device) -> None:
           f"{floor / best_base:.2f}x the baseline; the fast path gets {gained:.0%} of the way there")
 
 
-class Chunks:
-    """Present a loader as "epochs" of ``steps`` batches from one continuing stream (to probe often)."""
-
-    def __init__(self, loader, steps: int):
-        self.loader, self.steps, self._it = loader, steps, None
-        self.dataset = getattr(loader, "dataset", None)
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def __iter__(self):
-        for _ in range(self.steps):
-            batch = next(self._it, None) if self._it is not None else None
-            if batch is None:  # start (or restart) a pass over the data
-                self._it = iter(self.loader)
-                batch = next(self._it)
-            yield batch
-
-
-class QualityProbe:
-    """``probe(G)``: FID of ``n`` samples; counts training time only; stops training at ``target``."""
-
-    def __init__(self, target: float, n: int, every: int, max_steps: int):
-        from course_utils.metrics import fashion_eval_fn
-
-        self.eval_fn, self.target, self.every, self.max_steps = fashion_eval_fn(n), target, every, max_steps
-        self.train_time, self.steps, self.trace = 0.0, 0, []
-        self.resumed = time.perf_counter()
-
-    def __call__(self, G) -> dict:
-        self.train_time += time.perf_counter() - self.resumed
-        self.steps += self.every
-        scores = self.eval_fn(G)
-        self.trace.append((self.steps, self.train_time, scores["fid"]))
-        self.resumed = time.perf_counter()
-        if scores["fid"] <= self.target or self.steps >= self.max_steps:
-            raise StopTraining
-        return scores
-
-    def result(self) -> str:
-        steps, seconds, fid = self.trace[-1]
-        reached = "reached" if fid <= self.target else "NOT reached"
-        return f"FID {fid:.2f} {reached} after {steps} steps, {seconds:.0f} s of training"
-
-
-def time_to_quality(args, device) -> None:
-    """Train each path until the FID of its samples falls to ``--target-fid`` (eval time excluded)."""
-    floor = QualityProbe(0, args.ttq_n, 1, 1).eval_fn.floors["fid"]
-    print(f"\ntime to FID <= {args.target_fid} (n={args.ttq_n} samples, checked every {args.eval_every} "
-          f"steps, at most {args.max_steps} steps; floor {floor:.2f})")
-    results = {}
-    for name in ("baseline", "fast"):
-        probe = QualityProbe(args.target_fid, args.ttq_n, args.eval_every, args.max_steps)
-        G, D = make_models(device)
-        try:
-            if name == "baseline":
-                loader = baseline_loader(args.batch_size)
-                probe.resumed = time.perf_counter()
-                on_step = _every(args.eval_every, probe, G)
-                baseline_train(G, D, loader, args.max_steps, device, on_step=on_step)
-            else:
-                loader = Chunks(fashion_mnist_loader(args.batch_size, device=device), args.eval_every)
-                probe.resumed = time.perf_counter()
-                fast_train(G, D, loader, args.max_steps // args.eval_every, device, eval_fn=probe)
-        except StopTraining:
-            pass
-        results[name] = probe.trace[-1][1]
-        print(f"  {name:<9} {probe.result()}", flush=True)
-        trace = ", ".join(f"({s}, {t:.0f}, {f:.1f})" for s, t, f in probe.trace)
-        print(f"            trace (steps, s, FID): {trace}")
-    print(f"  time-to-quality ratio (baseline / fast): {results['baseline'] / results['fast']:.2f}x")
-
-
-def _every(k: int, probe, G):
-    return lambda step: step % k == 0 and probe(G)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=64)
@@ -287,23 +210,28 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--bf16", action="store_true", help="also time the fast path with bf16 forced on")
     parser.add_argument("--ablation", action="store_true", help="also time each change of the fast path alone")
-    parser.add_argument("--ttq", action="store_true", help="also measure the time to a fixed FID")
-    parser.add_argument("--target-fid", type=float, default=150.0,
-                        help="FID (1,000 samples) to reach; lesson 3's settings reach 150 in ~2,700 steps")
-    parser.add_argument("--ttq-n", type=int, default=1000, help="samples per FID check")
-    parser.add_argument("--eval-every", type=int, default=100)
-    parser.add_argument("--max-steps", type=int, default=3000)
+    parser.add_argument("--ttq", action="store_true",
+                        help="time to quality: lesson 3's path vs the tutorial DCGAN, --minutes each, scored")
+    parser.add_argument("--minutes", type=float, default=9.0, help="--ttq: minutes of training per path")
+    parser.add_argument("--out", default="runs/ttq", help="--ttq: where generator.pt and ttq.json go")
+    parser.add_argument("--score-every", type=float, default=None, help="--ttq: minutes between scores "
+                        "(default: minutes / 9)")
+    parser.add_argument("--ttq-n", type=int, default=10_000, help="--ttq: samples per FID score")
     parser.add_argument("--device", default=None, help="e.g. cpu; default: get_device()")
     args = parser.parse_args(argv)
 
     device = get_device(args.device)
     print(f"device {device} ({cpu_name() if device.type == 'cpu' else torch.cuda.get_device_name()}), "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+    if args.ttq:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from time_to_quality import run
+
+        run(args.minutes, args.out, every=args.score_every, n=args.ttq_n, device=device)
+        return
     choice = choose_speed(*make_models(device), device, batch_size=args.batch_size)  # what the fast path uses
     print(f"the fast path's {choice.line()}", flush=True)
     steps_per_second(args, device)
-    if args.ttq:
-        time_to_quality(args, device)
 
 
 if __name__ == "__main__":

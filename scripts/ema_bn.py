@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from course_utils import export_generator, fashion_mnist_loader
+from course_utils.ema import recompute_bn
 from course_utils.env import cpu_name, get_device
 from course_utils.forecast import lesson3_models
 from course_utils.metrics import fashion_scores
@@ -35,26 +35,6 @@ from course_utils.training import g_step, train_gan
 
 VARIANTS = {"ema999_copied": (0.999, False), "ema999_bn": (0.999, True), "ema995_bn": (0.995, True),
             "ema999_warm_bn": ("warm", True)}
-
-
-@torch.no_grad()
-def recompute_bn(G: nn.Module, batches: int, batch_size: int = 256, seed: int = 123) -> nn.Module:
-    """G's BatchNorm running statistics as the exact average over ``batches`` batches of fresh z (G in train mode)."""
-    norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
-    was = G.training
-    G.train()
-    gen = torch.Generator().manual_seed(seed)
-    device = next(G.parameters()).device
-    for _ in range(batches):
-        G(torch.randn(batch_size, G.latent_dim, generator=gen).to(device))
-    for m, mom in zip(norms, saved):
-        m.momentum = mom
-    G.train(was)
-    return G
 
 
 def main(argv=None) -> int:

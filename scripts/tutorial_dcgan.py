@@ -6,18 +6,28 @@ init), fed by a torchvision Dataset + DataLoader. It writes 10,000 samples (uint
 ``scripts/compare_quality.py`` can score them against the shipped lesson-3 generator.
 
     python scripts/tutorial_dcgan.py --epochs 20 --out runs/tutorial_dcgan_samples.pt
+    python scripts/tutorial_dcgan.py --record     # also the curve: FID after each epoch, scoring off the clock
+
+``--record`` writes ``course_utils/pretrained/tutorial_dcgan_curve.json`` (the machine's name, the 20
+epochs' training time, epoch -> minutes -> FID): the yardstick of ``scripts/benchmark.py --ttq``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
 from course_utils import fashion_mnist_dataset, get_device, init_weights, save_checkpoint, seed_everything
+from course_utils.env import cpu_name
+
+RECORD = Path(__file__).resolve().parent.parent / "course_utils" / "pretrained" / "tutorial_dcgan_curve.json"
 
 
 def tutorial_generator(latent_dim: int = 100, ngf: int = 64) -> nn.Sequential:
@@ -36,7 +46,19 @@ def tutorial_discriminator(ndf: int = 64) -> nn.Sequential:
     )
 
 
-def train(epochs: int, device, seed: int = 0, batch_size: int = 128):
+class SampleableG(nn.Module):
+    """The tutorial's G behind the course's interface: ``latent_dim`` and z of shape (B, latent_dim)."""
+
+    def __init__(self, net: nn.Module, latent_dim: int = 100):
+        super().__init__()
+        self.net, self.latent_dim = net, latent_dim
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.size(0), self.latent_dim, 1, 1))  # (B, 1, 28, 28)
+
+
+def train(epochs: int | None, device, seed: int = 0, batch_size: int = 128, on_step=None, on_epoch=None):
+    """The tutorial's loop for ``epochs`` (None: until ``on_step(G)`` or ``on_epoch(epoch, G)`` raises)."""
     seed_everything(seed)
     loader = DataLoader(fashion_mnist_dataset(train=True), batch_size=batch_size, shuffle=True, num_workers=2)
     G, D = tutorial_generator().to(device), tutorial_discriminator().to(device)
@@ -45,7 +67,9 @@ def train(epochs: int, device, seed: int = 0, batch_size: int = 128):
     criterion = nn.BCELoss()
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    for epoch in range(epochs):
+    epoch = 0
+    while epochs is None or epoch < epochs:
+        epoch += 1
         for real, _ in loader:
             real = real.to(device)
             b = real.size(0)
@@ -59,8 +83,38 @@ def train(epochs: int, device, seed: int = 0, batch_size: int = 128):
             loss_g = criterion(D(fake).view(-1), ones)
             loss_g.backward()
             opt_g.step()
-        print(f"epoch {epoch + 1}: loss_D {loss_d.item():.3f} loss_G {loss_g.item():.3f}", flush=True)
+            if on_step is not None:
+                on_step(G)
+        print(f"epoch {epoch}: loss_D {loss_d.item():.3f} loss_G {loss_g.item():.3f}", flush=True)
+        if on_epoch is not None:
+            on_epoch(epoch, G)
     return G
+
+
+def record_curve(epochs: int, device, n: int, path) -> dict:
+    """Train ``epochs`` epochs, scoring FID (``n`` samples, the course metric) after each, off the clock."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from time_to_quality import fid_of
+
+    rows, clock = [], {"start": time.perf_counter(), "scoring": 0.0}
+
+    def on_epoch(epoch, G):
+        t0 = time.perf_counter()
+        trained = t0 - clock["start"] - clock["scoring"]
+        rows.append({"epoch": epoch, "minutes": round(trained / 60, 3), "fid": fid_of(SampleableG(G), n)})
+        print("  " + json.dumps(rows[-1]), flush=True)
+        clock["scoring"] += time.perf_counter() - t0
+
+    train(epochs, device, on_epoch=on_epoch)
+    machine = cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device)
+    record = {"what": "the PyTorch tutorial's DCGAN at 28x28 (scripts/tutorial_dcgan.py), FID after each epoch",
+              "command": f"python scripts/tutorial_dcgan.py --record --epochs {epochs} --n {n}",
+              "machine": machine, "threads": torch.get_num_threads(), "torch": str(torch.__version__),
+              "epochs": epochs, "train_s": round(rows[-1]["minutes"] * 60, 1), "fid_samples": n,
+              "scoring_s": round(clock["scoring"], 1), "curve": rows}
+    Path(path).write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote {path}: {epochs} epochs in {record['train_s']:.0f} s of training on {machine}")
+    return record
 
 
 def main() -> None:
@@ -68,8 +122,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--out", default="runs/tutorial_dcgan_samples.pt")
+    parser.add_argument("--record", nargs="?", const=str(RECORD), default=None,
+                        help="record the FID-per-epoch curve (scored with --n samples) to this JSON file")
     args = parser.parse_args()
     device = get_device()
+    if args.record:
+        record_curve(args.epochs, device, args.n, args.record)
+        return
     start = time.perf_counter()
     G = train(args.epochs, device).eval()
     with torch.no_grad():

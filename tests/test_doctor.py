@@ -166,7 +166,9 @@ def test_prediction_model_terms():
     only_steps = forecast.Timings(lesson3_step=0.05, lesson5_iter=0.2, eval_per_image=0.0, eval_scores=0.0,
                                   cpu_step=0.0)
     assert forecast.predict_from(only_steps, 3) == pytest.approx(50 * 937 * 0.05)  # lesson 3's settings cell
-    assert forecast.predict_from(only_steps, 5) == pytest.approx(15 * 25 * 0.2)  # 375 generator iterations
+    assert forecast.predict_from(only_steps, 5) == pytest.approx(40 * 25 * 0.2)  # a CPU: 40 epochs fit 30 minutes
+    on_gpu = forecast.Timings(0.0, lesson5_iter=0.2, eval_per_image=0.0, eval_scores=0.0, cpu_step=0.0, device="cuda")
+    assert forecast.predict_from(on_gpu, 5) == pytest.approx(15 * 25 * 0.2)  # a GPU: 375 generator iterations
     conditional = forecast.Timings(0.0, 0.0, 0.0, 0.0, cpu_step=0.0, lesson6_step=0.1)
     assert forecast.predict_from(conditional, 6) == pytest.approx(20 * 937 * 0.1)  # lesson 6's settings cell
     like_the_reference = forecast.Timings(0.0, 0.0, 0.0, 0.0, cpu_step=forecast.REFERENCE_STEP_S)
@@ -207,3 +209,16 @@ def test_a_busy_cpu_times_one_thread_and_names_use_threads(monkeypatch):
     assert line.level == "WARN" and "250 ms against 4500 ms with 2" in line.text and "use_threads(1)" in line.text
     assert doctor.busy_cpu_line(fake_timer(0.1)(1), steps=3, load=9.0) is None  # 1 thread no faster: nothing to say
     assert doctor.busy_cpu_line(slow, steps=3, load=0.2) is None  # an idle machine is not checked
+
+
+def test_lesson5_on_a_cpu_is_predicted_by_its_time_budget_and_on_a_gpu_by_its_epochs():
+    cpu, gpu = forecast.lesson5_setting("cpu"), forecast.lesson5_setting(torch.device("cuda"))
+    assert (cpu["image_size"], cpu["width"], cpu["max_minutes"]) == (64, 32, 30)
+    assert (gpu["image_size"], gpu["width"], gpu["max_minutes"], gpu["num_epochs"]) == (64, 48, None, 15)
+    # 3 s per generator iteration: 75 s per epoch; 24 whole epochs fit 30 minutes, a 25th would not
+    assert forecast.lesson5_training_s(3.0, cpu) == pytest.approx(24 * 75.0)
+    # a fast CPU runs out of epochs (40) before the budget
+    assert forecast.lesson5_training_s(0.5, cpu) == pytest.approx(40 * 12.5)
+    assert forecast.lesson5_training_s(0.1, gpu) == pytest.approx(15 * 2.5)
+    slow = forecast.Timings(lesson3_step=1.0, lesson5_iter=60.0, eval_per_image=0.0, eval_scores=0.0, cpu_step=1.0)
+    assert forecast.parts(slow, 5)["training"] == pytest.approx(1500.0)  # one epoch, even if it alone is 25 min

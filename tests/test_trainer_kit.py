@@ -104,3 +104,53 @@ def test_a_gpu_checkpoint_with_capturable_adam_resumes_on_a_cpu(tmp_path):
     after = load_checkpoint(_gan(tmp_path, "second.pt", 1, resume_from=tmp_path / "gpu.pt"))
     assert after["history"]["epochs"] == 2
     assert not after["opt_g"]["param_groups"][0]["capturable"] and not after["opt_d"]["param_groups"][0]["capturable"]
+
+
+class _FakeClock:
+    """A clock that each training step moves by ``per_step`` seconds."""
+
+    def __init__(self, per_step: float):
+        self.now, self.per_step = 0.0, per_step
+
+    def __call__(self):
+        return self.now
+
+
+def test_max_minutes_trains_whole_epochs_while_the_next_fits_and_says_where_it_stopped(monkeypatch, capsys):
+    from course_utils import loop
+
+    clock = _FakeClock(per_step=10.0)
+    monkeypatch.setattr(loop, "CLOCK", clock)
+
+    def step(real):
+        clock.now += clock.per_step  # 4 batches per epoch: 40 s of "training" per epoch
+        return {"d_loss": torch.tensor(0.5)}
+
+    loader = TensorLoader(torch.zeros(32, 1, 28, 28, dtype=torch.uint8), batch_size=8)
+    history = loop.fit(step, loader, 10, loop.new_history(["d_loss"]), progress=False, max_minutes=2.5)
+    assert history["epochs"] == 3  # 3 x 40 s = 120 s; a 4th would end at 160 s > 150 s
+    assert history["time_budget"]["epochs"] == 3 and "max_minutes=2.5" in history["time_budget"]["reason"]
+    assert len(history["d_loss"]) == 12 and not history["interrupted"]
+    assert "Time budget" in capsys.readouterr().out
+    clock.now = 0.0
+    plenty = loop.fit(step, loader, 2, loop.new_history(["d_loss"]), progress=False, max_minutes=60)
+    assert plenty["epochs"] == 2 and "time_budget" not in plenty  # num_epochs still caps it
+    with pytest.raises(ValueError, match="max_minutes"):
+        loop.fit(step, loader, 1, loop.new_history(["d_loss"]), progress=False, max_minutes=0)
+
+
+def test_train_wgan_gp_passes_its_time_budget_to_the_loop(monkeypatch):
+    from course_utils import loop
+
+    seen = {}
+    real_fit = loop.fit
+
+    def spy(*args, **kwargs):
+        seen["max_minutes"] = kwargs.get("max_minutes")
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr("course_utils.trainer_kit.fit", spy)
+    loader = TensorLoader(torch.zeros(40, 3, 32, 32, dtype=torch.uint8), batch_size=8)
+    train_wgan_gp(FlowerGenerator(latent_dim=8, width=4, image_size=32), Critic(width=4, image_size=32), loader, 1,
+                  "cpu", verbose=False, max_minutes=5)
+    assert seen["max_minutes"] == 5
