@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from course_utils import export_generator, fashion_mnist_loader
-from course_utils.ema import recompute_bn
+from course_utils.ema import ema_update, recompute_bn
 from course_utils.env import cpu_name, get_device
 from course_utils.forecast import lesson3_models
 from course_utils.metrics import fashion_scores
@@ -59,16 +59,10 @@ def main(argv=None) -> int:
     def g_step_with_ema(D_, G_, opt_g, batch_size, latent_dim, device_):
         loss = g_step(D_, G_, opt_g, batch_size, latent_dim, device_)
         t.add_(1)
-        with torch.no_grad():
-            params = [q.detach() for q in G_.parameters()]
-            for name, (decay, _) in variants.items():
-                ema = list(emas[name].parameters())
-                if decay == "warm":  # min(0.999, (1 + t) / (10 + t)), computed on the device
-                    weight = 1 - torch.clamp((1 + t) / (10 + t), max=0.999)
-                    for e, q in zip(ema, params, strict=True):
-                        e.lerp_(q, weight)
-                else:
-                    torch._foreach_lerp_(ema, params, 1 - decay)
+        for name, (decay, _) in variants.items():
+            if decay == "warm":  # min(0.999, (1 + t) / (10 + t)), computed on the device
+                decay = torch.clamp((1 + t) / (10 + t), max=0.999)
+            ema_update(emas[name], G_, decay)
         return loss
 
     rows = []
