@@ -16,7 +16,13 @@ Intel Xeon with AVX512-BF16; which setting wins depends on the CPU and on the mo
 * Numerics: a candidate passes if D's logits under it match fp32's on the same inputs within
   ``ATOL + RTOL * max|fp32 logits|`` and every gradient is finite; bf16 keeps ~3 significant digits.
 * Cost: ``steps`` timed passes per candidate after one warm-up; a candidate whose warm-up is more
-  than ``ABANDON`` times the best time so far is dropped after that one pass.
+  than ``ABANDON`` times the best time so far is dropped after that one pass. After each candidate's
+  first timed pass the others run in interleaved rounds, and a candidate is judged by the median of
+  its per-round ratios to the reference, so load that comes and goes mid-measurement cancels out.
+* Cache: a choice is reused for ``MAX_AGE_DAYS`` days, only if its measurement was steady (no
+  candidate's passes differed by more than ``NOISY`` times: a busy machine) and only if it was written
+  by this way of measuring (``CACHE_VERSION``); otherwise the next run measures again. Delete
+  ``runs/speed_choices.json`` to measure everything again now.
 * ``COURSE_SPEED=fixed`` skips measuring: fp32, channels_last on CPU only (the old static rule). Quick
   mode (``COURSE_QUICK=1``) does the same: its runs last seconds, less than the timing would cost.
 * Measuring leaves the caller's random state alone (its noise comes from its own generator), so a
@@ -28,6 +34,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import statistics
 import time
 from dataclasses import dataclass, field
 
@@ -39,6 +46,9 @@ SPEED_ENV = "COURSE_SPEED"
 CACHE_NAME = "speed_choices.json"
 RTOL, ATOL = 0.05, 0.05  # bf16 vs fp32 logits: within 5% of the logits' scale, plus 0.05
 ABANDON = 4.0  # a warm-up this many times slower than the best timed pass so far: not worth timing
+NOISY = 1.5  # one candidate's passes differing more than this: the machine was busy, the choice is not cached
+MAX_AGE_DAYS = 30  # a cached choice older than this is measured again (new drivers, a changed machine)
+CACHE_VERSION = 2  # entries written by an older way of measuring (no interleaved rounds) are measured again
 DEFAULT_TIMER = time.perf_counter  # the clock choose_speed reads unless given one (tests use a fake)
 
 
@@ -53,6 +63,7 @@ class SpeedChoice:
     machine: str = ""
     notes: dict = field(default_factory=dict)  # candidate name -> why it was not timed
     first_pass: dict = field(default_factory=dict)  # abandoned candidate -> ms of its one (warm-up) pass
+    spread: float = 1.0  # slowest / fastest timed pass of one candidate (> NOISY: a busy machine, not cached)
 
     def line(self) -> str:
         """One line for the student: what was picked, and by how much it beat the alternative."""
@@ -63,7 +74,14 @@ class SpeedChoice:
         parts = [f"bf16 autocast {_on(self.amp)}{self._versus('amp')}",
                  f"channels_last {_on(self.channels_last)}{self._versus('channels_last')}"]
         where = f"measured on {self.machine}" + (", cached" if self.source == "cached" else "")
+        if self.noisy():
+            where += (f"; timings unsteady (passes differed up to {self.spread:.1f}x: a busy machine?), "
+                      "not cached: measured again next run")
         return f"speed: {', '.join(parts)}; {where}"
+
+    def noisy(self) -> bool:
+        """Measured while the machine's speed changed: kept for this run, not cached."""
+        return self.source == "measured" and self.spread > NOISY
 
     def short(self) -> str:
         """``fp32, channels_last (bf16 12.6x slower)``: the choice and how the other precision fared."""
@@ -82,7 +100,7 @@ class SpeedChoice:
     def as_record(self) -> dict:
         return {"amp": self.amp, "channels_last": self.channels_last, "source": self.source,
                 "ms_per_pass": dict(self.ms), "notes": dict(self.notes), "first_pass_ms": dict(self.first_pass),
-                "machine": self.machine}
+                "spread": round(self.spread, 3), "machine": self.machine}
 
     def _versus(self, axis: str) -> str:
         """`` (1.4x faster here)`` against the same setting with ``axis`` flipped, if that was timed."""
@@ -160,7 +178,7 @@ def write_cache(key: str, choice: SpeedChoice) -> None:
     """Atomically add ``key`` to the cache; a cache that cannot be written is skipped (measured next time)."""
     path = _cache_path()
     data = read_cache()
-    data[key] = {**choice.as_record(), "date": time.strftime("%Y-%m-%d")}
+    data[key] = {**choice.as_record(), "date": time.strftime("%Y-%m-%d"), "version": CACHE_VERSION}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -168,6 +186,22 @@ def write_cache(key: str, choice: SpeedChoice) -> None:
         os.replace(tmp, path)
     except OSError:
         pass
+
+
+def cached_choice(key: str, today: float | None = None) -> dict | None:
+    """The cache's entry for ``key`` if it is usable: written by this way of measuring (``CACHE_VERSION``)
+    and at most ``MAX_AGE_DAYS`` old; else ``None`` (measure again)."""
+    entry = read_cache().get(key)
+    if not isinstance(entry, dict) or not {"amp", "channels_last"} <= entry.keys():
+        return None
+    if entry.get("version") != CACHE_VERSION:
+        return None
+    try:
+        written = time.mktime(time.strptime(str(entry.get("date")), "%Y-%m-%d"))
+    except ValueError:
+        return None
+    now = time.time() if today is None else today
+    return entry if (now - written) / 86400 <= MAX_AGE_DAYS else None
 
 
 def probe_inputs(G, batch_size: int, device) -> tuple:
@@ -201,27 +235,44 @@ def grads_finite(*models) -> bool:
     return all(p.grad is None or bool(torch.isfinite(p.grad).all()) for m in models for p in m.parameters())
 
 
+def round_order(names: list, r: int) -> list:
+    """The order candidates are timed in round ``r`` (1, 2, ...): forwards, then backwards, and so on, so
+    that a machine slowing down or speeding up during the measurement hits every candidate alike."""
+    return list(names) if r % 2 == 0 else list(reversed(names))
+
+
+def _timed_pass(g, d, z, labels, amp, device, timer) -> tuple[float, torch.Tensor]:
+    _sync(device)
+    t0 = timer()
+    logits = probe_pass(g, d, z, labels, amp, device)
+    _sync(device)
+    return 1000 * (timer() - t0), logits
+
+
 def time_candidates(G, D, device, pairs, batch_size: int, steps: int = 3, timer=None):
     """ms per probe pass for each ``(amp, channels_last)`` in ``pairs`` (the first is the numerics reference).
 
-    Returns ``(ms, notes, first_pass)``: ``ms[name]`` is ``None`` for a candidate that failed the numerics
-    check or was abandoned after its warm-up, ``notes[name]`` says which, and ``first_pass[name]`` holds an
-    abandoned candidate's warm-up ms.
+    Each candidate gets a warm-up pass (the numerics sample) and a first timed pass; a candidate whose
+    warm-up is ``ABANDON`` times slower than the best timed pass so far stops there. The other ``steps - 1``
+    passes run in interleaved rounds (:func:`round_order`). A candidate's ms is the reference's fastest
+    pass times the median, over rounds, of its time divided by the reference's in the same round: load
+    that comes and goes during the measurement cancels out of those ratios.
+
+    Returns ``(ms, notes, first_pass, spread)``: ``ms[name]`` is ``None`` for a candidate that failed the
+    numerics check or was abandoned after its warm-up, ``notes[name]`` says which, ``first_pass[name]``
+    holds an abandoned candidate's warm-up ms and ``spread`` is the largest slowest/fastest ratio among
+    one candidate's timed passes (1.0 on a steady machine; see ``NOISY``).
     """
     timer = timer or DEFAULT_TIMER
     z, labels = probe_inputs(G, batch_size, device)
-    results, notes, first_pass, reference, best = {}, {}, {}, None, None
+    results, notes, first_pass, reference, best, live = {}, {}, {}, None, None, {}
     for amp, channels_last in pairs:
         g, d = copy.deepcopy(G).train(), copy.deepcopy(D).train()  # as in a training step
         if channels_last:
             g.to(memory_format=torch.channels_last)
             d.to(memory_format=torch.channels_last)
         name = candidate_name(amp, channels_last)
-        _sync(device)
-        t0 = timer()
-        logits = probe_pass(g, d, z, labels, amp, device)  # warm-up, also the numerics sample
-        _sync(device)
-        warmup_ms = 1000 * (timer() - t0)
+        warmup_ms, logits = _timed_pass(g, d, z, labels, amp, device, timer)
         if reference is None:
             reference = logits
         diff, tol = float((logits - reference).abs().max()), ATOL + RTOL * float(reference.abs().max())
@@ -232,16 +283,18 @@ def time_candidates(G, D, device, pairs, batch_size: int, steps: int = 3, timer=
             results[name], first_pass[name] = None, warmup_ms
             notes[name] = f"was {warmup_ms / best:.1f}x slower on a first pass, not timed further"
             continue
-        times = []
-        for _ in range(steps):
-            _sync(device)
-            t0 = timer()
-            probe_pass(g, d, z, labels, amp, device)
-            _sync(device)
-            times.append(1000 * (timer() - t0))
-        results[name] = min(times)
-        best = results[name] if best is None else min(best, results[name])
-    return results, notes, first_pass
+        live[name] = (g, d, amp, [_timed_pass(g, d, z, labels, amp, device, timer)[0]])
+        best = live[name][3][0] if best is None else min(best, live[name][3][0])
+    for r in range(1, steps):
+        for name in round_order(list(live), r):
+            g, d, amp, times = live[name]
+            times.append(_timed_pass(g, d, z, labels, amp, device, timer)[0])
+    if live:
+        ref = live[next(iter(live))][3]  # the first timed candidate's passes, round by round
+        for name, (_, _, _, times) in live.items():
+            results[name] = min(ref) * statistics.median(t / r for t, r in zip(times, ref, strict=True))
+    spread = max((max(t[3]) / min(t[3]) for t in live.values()), default=1.0)
+    return results, notes, first_pass, spread
 
 
 def choose_speed(G, D, device, *, amp="auto", channels_last="auto", batch_size: int = 64, steps: int = 3,
@@ -262,16 +315,16 @@ def choose_speed(G, D, device, *, amp="auto", channels_last="auto", batch_size: 
         a, c = fixed_choice(device, amp, channels_last)
         return SpeedChoice(a, c, "fixed" if fixed else "quick", machine=machine_name(device))
     key = f"{cache_key(G, D, device, batch_size)} | amp={amp} channels_last={channels_last}"
-    cached = read_cache().get(key) if use_cache else None
-    if isinstance(cached, dict) and {"amp", "channels_last"} <= cached.keys():
+    cached = cached_choice(key) if use_cache else None
+    if cached is not None:
         return SpeedChoice(bool(cached["amp"]), bool(cached["channels_last"]), "cached",
                            dict(cached.get("ms_per_pass") or {}), machine_name(device), dict(cached.get("notes") or {}),
-                           dict(cached.get("first_pass_ms") or {}))
+                           dict(cached.get("first_pass_ms") or {}), float(cached.get("spread") or 1.0))
     pairs = candidates(device, amp, channels_last)
-    ms, notes, first_pass = time_candidates(G, D, device, pairs, batch_size, steps, timer)
+    ms, notes, first_pass, spread = time_candidates(G, D, device, pairs, batch_size, steps, timer)
     timed = {p: ms[candidate_name(*p)] for p in pairs if ms[candidate_name(*p)] is not None}
     a, c = min(timed, key=timed.get) if timed else pairs[0]
-    choice = SpeedChoice(a, c, "measured", ms, machine_name(device), notes, first_pass)
-    if use_cache:
+    choice = SpeedChoice(a, c, "measured", ms, machine_name(device), notes, first_pass, spread)
+    if use_cache and not choice.noisy():
         write_cache(key, choice)
     return choice

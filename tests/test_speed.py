@@ -20,16 +20,21 @@ LATENT = 16
 
 
 class FakeClock:
-    """``timer()`` for choose_speed: pass k (start and end call) lasts ``ms_of(name)`` ms.
+    """``timer()`` for choose_speed: each pass (a start and an end call) lasts its candidate's ms.
 
-    Candidates run in the order ``speed.candidates`` gives, each a warm-up then ``steps`` passes, so
-    the clock knows which candidate a pass belongs to from the order alone.
+    The passes come in choose_speed's order: per candidate a warm-up, then (unless ``abandoned``) a
+    first timed pass; then ``steps - 1`` interleaved rounds (``speed.round_order``). ``load(k)``
+    multiplies the k-th pass's time (a busy machine); by default every pass takes its nominal time.
     """
 
-    def __init__(self, ms: dict, steps: int, abandoned=()):
-        self.plan = []
-        for name, value in ms.items():
-            self.plan += [value] * (1 if name in abandoned else 1 + steps)
+    def __init__(self, ms: dict, steps: int, abandoned=(), load=None):
+        live = [name for name in ms if name not in abandoned]
+        names = []
+        for name in ms:
+            names += [name] if name in abandoned else [name, name]
+        for r in range(1, steps):
+            names += speed.round_order(live, r)
+        self.plan = [ms[name] * (load(k) if load else 1.0) for k, name in enumerate(names)]
         self.t, self.calls, self.started = 0.0, 0, False
 
     def __call__(self) -> float:
@@ -182,3 +187,43 @@ def test_a_seeded_run_trains_the_same_whether_the_choice_was_measured_or_cached(
     assert runs[0]["settings"]["amp"] is False and runs[0]["settings"]["channels_last"] is False
     assert runs[0]["d_loss"] == runs[1]["d_loss"] and runs[0]["g_loss"] == runs[1]["g_loss"]
     assert candidate_name(False, False) == "fp32"
+
+
+def test_a_burst_of_load_mid_measurement_does_not_flip_the_choice(runs_dir):
+    """fp32 100 ms, channels_last 80 ms; every pass after the first four runs 4x slower (another program
+    started). Timed one candidate after the other, channels_last's passes would all be slow and lose;
+    interleaved and judged by per-round ratios it still wins, and the unsteady timing is not cached."""
+    G, D = models()
+    clock = FakeClock({"fp32": 100, "fp32 channels_last": 80}, steps=3, load=lambda k: 4.0 if k >= 4 else 1.0)
+    choice = choose_speed(G, D, "cpu", amp=False, batch_size=8, steps=3, timer=clock)
+    assert choice.channels_last is True and choice.ms == pytest.approx({"fp32": 100, "fp32 channels_last": 80})
+    assert choice.spread == pytest.approx(4.0) and choice.noisy()
+    assert "timings unsteady (passes differed up to 4.0x" in choice.line()
+    assert not (runs_dir / speed.CACHE_NAME).exists()  # measured again next run
+    again = choose_speed(G, D, "cpu", amp=False, batch_size=8, steps=3,
+                         timer=FakeClock({"fp32": 100, "fp32 channels_last": 80}, steps=3))
+    assert again.source == "measured" and not again.noisy() and "unsteady" not in again.line()
+    assert (runs_dir / speed.CACHE_NAME).exists()
+
+
+def test_old_or_outdated_cache_entries_are_measured_again(runs_dir):
+    """An entry written by the older, one-candidate-after-the-other timing (no version) or more than
+    MAX_AGE_DAYS old is ignored; a current one is used."""
+    import json
+    import time
+
+    G, D = models()
+    first = choose_speed(G, D, "cpu", amp=False, batch_size=8, steps=1,
+                         timer=FakeClock({"fp32": 100, "fp32 channels_last": 50}, steps=1))
+    path = runs_dir / speed.CACHE_NAME
+    data = json.loads(path.read_text())
+    (key, entry), = data.items()
+    assert first.channels_last is True and entry["version"] == speed.CACHE_VERSION
+    assert speed.cached_choice(key) == entry
+    old = time.time() + (speed.MAX_AGE_DAYS + 1) * 86400  # a month and a day later
+    assert speed.cached_choice(key, today=old) is None
+    assert speed.cached_choice(key, today=time.time() + (speed.MAX_AGE_DAYS - 1) * 86400) == entry
+    path.write_text(json.dumps({key: {k: v for k, v in entry.items() if k != "version"} | {"channels_last": False}}))
+    clock = FakeClock({"fp32": 100, "fp32 channels_last": 50}, steps=1)
+    again = choose_speed(G, D, "cpu", amp=False, batch_size=8, steps=1, timer=clock)
+    assert again.source == "measured" and again.channels_last is True and clock.calls == 8  # 2 x (warm-up + 1)
