@@ -21,7 +21,8 @@ default PyTorch bundles the CUDA libraries: a course .venv measured 6.1 GB, 5.4 
 (1.2 GB), the nvidia-* CUDA libraries (3.3 GB) and triton (0.9 GB); the CPU build of torch unpacks
 to 0.7 GB (torch 2.13), so the CPU .venv comes to about 1.6 GB (an estimate from those parts). On
 Windows and macOS pip's default PyTorch has no CUDA libraries anyway. To switch an existing .venv
-between the two builds, delete ``.venv`` and run setup again.
+between the two builds, delete ``.venv`` and run setup again. A fresh install warns when the disk has
+less free than it needs (``NEEDS_GB``), and a failed pip says whether the disk was full.
 
 JupyterLab's "Would you like to get notified about official Jupyter news?" prompt is answered
 "no" for the course's JupyterLab (a settings override in ``.venv/share/jupyter/lab/settings``).
@@ -33,6 +34,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -45,6 +47,8 @@ DOCTOR_STAMP = VENV / ".course-doctor-ran"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 CPU_FLAG = "--cpu"
+# Disk a fresh .venv needs, with room for pip to unpack: the default build measured 6.1 GB, the CPU one ~1.6 GB.
+NEEDS_GB = {"default": 7.0, "cpu": 2.5}
 NO_NEWS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 
 
@@ -98,13 +102,38 @@ def setup(cpu: bool = False) -> None:
         print(f"Creating a virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    if not stamp and free_gb() < NEEDS_GB[build]:
+        print(f"WARNING: {free_gb():.1f} GB free on the disk holding {ROOT}; a new .venv needs about "
+              f"{NEEDS_GB[build]:g} GB{'' if build == 'cpu' else ' (about 2.5 GB with --cpu)'}.", flush=True)
     if build == "cpu":
         print(f"Installing the CPU-only PyTorch from {CPU_INDEX} ...", flush=True)
-        subprocess.run(pip + ["--index-url", CPU_INDEX, *torch_requirements()], check=True)
+        pip_install(pip + ["--index-url", CPU_INDEX, *torch_requirements()], build)
     print("Installing requirements (the first time takes a few minutes: PyTorch is large) ...", flush=True)
-    subprocess.run(pip + ["-r", str(ROOT / "requirements.txt"), "-r", str(ROOT / "requirements-test.txt")], check=True)
-    subprocess.run(pip + ["--no-deps", "-e", str(ROOT)], check=True)
+    pip_install(pip + ["-r", str(ROOT / "requirements.txt"), "-r", str(ROOT / "requirements-test.txt")], build)
+    pip_install(pip + ["--no-deps", "-e", str(ROOT)], build)
     STAMP.write_text(json.dumps({"fingerprint": _fingerprint(), "torch": build}))
+
+
+def free_gb() -> float:
+    """Free space, in GB, on the disk that holds the course (and its .venv)."""
+    return shutil.disk_usage(ROOT).free / 1e9
+
+
+def pip_install(cmd: list[str], build: str) -> None:
+    """Run one pip install; if it fails, exit with what went wrong and how to fix it (pip's own message is above)."""
+    try:
+        subprocess.run(cmd, check=True)
+    except subprocess.CalledProcessError as exc:
+        free = free_gb()
+        if free < NEEDS_GB[build]:
+            sys.exit(f"pip failed (exit {exc.returncode}) and the disk holding {ROOT} has only {free:.1f} GB free; "
+                     f"the course's .venv needs about {NEEDS_GB[build]:g} GB. Free some space (old virtual "
+                     "environments or copies of the course, `pip cache purge`)"
+                     f"{'' if build == 'cpu' else ', or install the CPU-only build (--cpu, about 2.5 GB)'}, "
+                     "then run the same command again.")
+        sys.exit(f"pip failed (exit {exc.returncode}) running: {' '.join(cmd[3:])}. Its message is above "
+                 "(often: no network, a proxy, or a package index that cannot be reached). Fix that and run the "
+                 "same command again; nothing is recorded as installed until every step succeeds.")
 
 
 def quiet_jupyterlab() -> Path:

@@ -4,6 +4,7 @@ runs the doctor once; JupyterLab's news prompt is answered. Nothing is installed
 import importlib.util
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -118,3 +119,35 @@ def test_old_stamps_and_bad_commands(course, capsys):
     assert course.main(["setup", "--gpu"]) == 2 and "--gpu" in capsys.readouterr().err
     assert course.main(["nonsense"]) == 2
     assert course.split_cpu(["--cpu", "-k", "x"]) == (True, ["-k", "x"])
+
+
+def failing_pip(course, monkeypatch, free_gb: float):
+    """pip's requirements install fails, the disk reports ``free_gb`` free."""
+    def run(cmd, *args, **kwargs):
+        course.calls.append([str(c) for c in cmd])
+        if "-r" in cmd:
+            raise course.subprocess.CalledProcessError(1, cmd)
+        return 0
+
+    monkeypatch.setattr(course.subprocess, "run", run)
+    usage = SimpleNamespace(total=500e9, used=500e9 - free_gb * 1e9, free=free_gb * 1e9)  # as shutil.disk_usage
+    monkeypatch.setattr(course.shutil, "disk_usage", lambda path: usage)
+
+
+def test_a_full_disk_is_named_when_pip_fails(course, monkeypatch, capsys):
+    failing_pip(course, monkeypatch, free_gb=0.9)
+    with pytest.raises(SystemExit) as exc:
+        course.main(["setup"])
+    message = str(exc.value)
+    assert "only 0.9 GB free" in message and "needs about 7 GB" in message and "--cpu" in message
+    assert "WARNING: 0.9 GB free" in capsys.readouterr().out  # said before the install started
+    assert not course.STAMP.exists()  # not recorded as installed: the next command tries again
+
+
+def test_other_pip_failures_point_at_pip_s_message(course, monkeypatch, capsys):
+    failing_pip(course, monkeypatch, free_gb=80.0)
+    with pytest.raises(SystemExit) as exc:
+        course.main(["setup", "--cpu"])
+    message = str(exc.value)
+    assert "Its message is above" in message and "GB free" not in message and "-r" in message
+    assert "WARNING" not in capsys.readouterr().out and not course.STAMP.exists()
