@@ -5,6 +5,7 @@ Run by hand from the repository root (real data, e.g. ``COURSE_DATA_DIR`` set)::
     python scripts/benchmark.py                 # steps/s of both paths, their ratio, the ceiling (~3 min)
     python scripts/benchmark.py --ablation      # also each change of the fast path added one at a time
     python scripts/benchmark.py --ttq --minutes 9 --out runs/ttq   # time to quality instead (2 x 9 min + scoring)
+    python scripts/benchmark.py --ttq --lesson-only --minutes 27    # only the lesson path, vs the recorded curve
 
 Both paths train the same models (``Generator``/``Discriminator``, width 64, DCGAN init) with the
 same batch size, learning rate, losses and updates (``d_step``/``g_step``); only the plumbing differs:
@@ -217,6 +218,8 @@ def main(argv=None) -> None:
     parser.add_argument("--score-every", type=float, default=None, help="--ttq: minutes between scores "
                         "(default: minutes / 9)")
     parser.add_argument("--ttq-n", type=int, default=10_000, help="--ttq: samples per FID score")
+    parser.add_argument("--lesson-only", action="store_true", help="--ttq: train only the lesson path and "
+                        "compare it with the tutorial's curve recorded on this machine")
     parser.add_argument("--device", default=None, help="e.g. cpu; default: get_device()")
     args = parser.parse_args(argv)
 
@@ -227,7 +230,8 @@ def main(argv=None) -> None:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from time_to_quality import run
 
-        run(args.minutes, args.out, every=args.score_every, n=args.ttq_n, device=device)
+        run(args.minutes, args.out, every=args.score_every, n=args.ttq_n, device=device,
+            tutorial=not args.lesson_only)
         return
     choice = choose_speed(*make_models(device), device, batch_size=args.batch_size)  # what the fast path uses
     print(f"the fast path's {choice.line()}", flush=True)

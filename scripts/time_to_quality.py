@@ -21,6 +21,7 @@ target of a third of the tutorial's 20-epoch wall time.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from course_utils.training import g_step, train_gan
 
 RECORD = Path(__file__).resolve().parent.parent / "course_utils" / "pretrained" / "tutorial_dcgan_curve.json"
 EMA_DECAY = 0.999
+TIMER = time.perf_counter  # the clock a TrainingClock reads unless given one (tests use a fake)
 
 
 class StopTraining(BaseException):
@@ -71,10 +73,10 @@ class TrainingClock:
     spent; then ``tick`` raises :class:`StopTraining`. ``timer`` is injectable (tests use a fake clock).
     """
 
-    def __init__(self, budget: float, every: float, score, timer=time.perf_counter):
+    def __init__(self, budget: float, every: float, score, timer=None):
         if budget <= 0 or every <= 0:
             raise ValueError(f"budget and every must be positive seconds, got {budget} and {every}")
-        self.budget, self.every, self.score, self.timer = budget, every, score, timer
+        self.budget, self.every, self.score, self.timer = budget, every, score, timer or TIMER
         self.trained, self.next_mark, self.rows, self._resumed = 0.0, every, [], None
 
     def start(self) -> None:
@@ -157,18 +159,26 @@ def first_reaching(rows: list, key: str, target: float) -> float | None:
 
 
 def run(minutes: float, out: str, every: float | None = None, n: int = 10_000, device=None,
-        record_path: Path = RECORD, chunk: int = 25) -> dict:
+        record_path: Path = RECORD, chunk: int = 25, tutorial: bool = True) -> dict:
     """Both paths for ``minutes`` each, the curves printed side by side; writes ``out/generator.pt`` and
-    ``out/ttq.json``; returns the result."""
+    ``out/ttq.json``; returns the result. ``tutorial=False`` (``--lesson-only``): only the lesson path,
+    judged against the tutorial's curve recorded on this machine (half the time: for runs as long as a
+    third of the tutorial's 20 epochs)."""
     device = device or torch.device("cpu")
     every = every or minutes / 9
     machine = cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device)
+    curve = load_curve(record_path)
+    if not tutorial and (curve is None or curve["machine"] != machine):
+        raise SystemExit(f"--lesson-only compares with the tutorial's curve recorded on this machine ({machine}); "
+                         f"{'there is none' if curve is None else 'the recorded one is from ' + curve['machine']}: "
+                         "run `python scripts/tutorial_dcgan.py --record` first, or drop --lesson-only")
     print(f"\ntime to quality on {machine}: {minutes:g} minutes per path, scored every {every:g} min "
           f"(FID of {n:,} samples, the course metric)", flush=True)
     print("lesson path (train_gan, lesson 3's settings and defaults, EMA 0.999 of G):", flush=True)
     lesson_rows, G, G_ema = lesson_path(minutes, every, n, device, chunk=chunk)
-    print("tutorial DCGAN (scripts/tutorial_dcgan.py):", flush=True)
-    tutorial_rows = tutorial_path(minutes, every, n, device)
+    if tutorial:
+        print("tutorial DCGAN (scripts/tutorial_dcgan.py):", flush=True)
+    tutorial_rows = tutorial_path(minutes, every, n, device) if tutorial else []
     final = lesson_rows[-1]
     kept, name = (G_ema, "ema") if final["ema"] <= final["raw"] else (G, "raw")
     out_dir = Path(out)
@@ -177,7 +187,7 @@ def run(minutes: float, out: str, every: float | None = None, n: int = 10_000, d
                      minutes=minutes, hardware=machine, what="lesson 3's default path, time to quality")
     result = {"machine": machine, "minutes": minutes, "score_every_minutes": every, "fid_samples": n,
               "lesson": lesson_rows, "tutorial": tutorial_rows, "kept": name}
-    report(result, load_curve(record_path))
+    report(result, curve)
     (out_dir / "ttq.json").write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {out_dir / 'generator.pt'} ({name} G; load_generator(path) reads it) and {out_dir / 'ttq.json'}")
     return result
@@ -207,12 +217,18 @@ def report(result: dict, curve: dict | None) -> None:
     target, budget = curve["curve"][-1]["fid"], curve["train_s"] / 60 / 3
     best = min(first_reaching(lesson, key, target) or float("inf") for key in ("raw", "ema"))
     if best == float("inf"):
+        verdict = (f"so NOT within a third of the tutorial's {curve['epochs']}-epoch time ({budget:.1f} min)"
+                   if result["minutes"] >= budget else
+                   f"a run shorter than a third of the tutorial's {curve['epochs']}-epoch time ({budget:.1f} min) "
+                   f"does not decide the target: rerun with --minutes {math.ceil(budget)}")
         print(f"the lesson path did NOT reach the tutorial's {curve['epochs']}-epoch FID {target:.2f} "
-              f"in {result['minutes']:g} minutes")
+              f"in {result['minutes']:g} minutes; {verdict}")
     else:
         verdict = "within" if best <= budget else "NOT within"
         print(f"the lesson path reached the tutorial's {curve['epochs']}-epoch FID {target:.2f} after {best:.2f} "
               f"min of training: {verdict} a third of the tutorial's {curve['epochs']}-epoch time ({budget:.1f} min)")
+    if not tutorial:
+        return
     reached = first_reaching(tutorial, "fid", target)
     print(f"the tutorial itself, in these {result['minutes']:g} minutes: FID {tutorial[-1]['fid']:.2f} "
           f"({'reached' if reached is not None else 'far from'} its own {curve['epochs']}-epoch quality)")

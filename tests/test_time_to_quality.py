@@ -1,6 +1,7 @@
 """scripts/time_to_quality.py (``benchmark.py --ttq``): the clock, the schedule, the verdict, one tiny real run."""
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 import torch
 
 from course_utils import load_generator
+from course_utils.env import cpu_name
 
 SCRIPTS = Path(__file__).parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
@@ -21,6 +23,18 @@ class FakeTime:
         self.now = 0.0
 
     def __call__(self):
+        return self.now
+
+
+class Ticker:
+    """A clock that moves ``step`` seconds each time it is read: real runs score on a schedule that does not
+    depend on how fast (or how loaded) this machine is."""
+
+    def __init__(self, step: float):
+        self.now, self.step = 0.0, step
+
+    def __call__(self):
+        self.now += self.step
         return self.now
 
 
@@ -70,6 +84,9 @@ def test_the_report_says_when_the_target_is_missed_or_the_curve_is_from_another_
     ttq.report(_result([60.0, 50.0, 45.0], machine="Intel Xeon"), CURVE)
     out = capsys.readouterr().out
     assert "did NOT reach" in out and "ANOTHER machine" in out
+    assert "does not decide the target: rerun with --minutes 30" in out  # 9 minutes < a third of 90
+    ttq.report({**_result([60.0, 50.0, 45.0]), "minutes": 30}, CURVE)
+    assert "so NOT within a third of the tutorial's 20-epoch time (30.0 min)" in capsys.readouterr().out
     ttq.report(_result([60.0, 50.0, 45.0]), None)  # no curve here: the target from the course's (GPU) record
     out = capsys.readouterr().out
     assert "tutorial_dcgan.py --record" in out and "did NOT reach it in 9 minutes" in out
@@ -78,7 +95,8 @@ def test_the_report_says_when_the_target_is_missed_or_the_curve_is_from_another_
 
 
 def test_a_tiny_real_run_scores_both_paths_and_writes_a_loadable_generator(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("COURSE_SPEED", "fixed")  # no speed measuring: it would eat the 3-second budget
+    monkeypatch.setenv("COURSE_SPEED", "fixed")  # no speed measuring
+    monkeypatch.setattr(ttq, "TIMER", Ticker(0.25))  # 3 "seconds" = a dozen clock readings
     result = ttq.run(0.05, str(tmp_path), every=0.02, n=200, device=torch.device("cpu"),
                      record_path=tmp_path / "no_curve.json", chunk=2)
     for rows in (result["lesson"], result["tutorial"]):
@@ -88,3 +106,21 @@ def test_a_tiny_real_run_scores_both_paths_and_writes_a_loadable_generator(tmp_p
     G = load_generator(tmp_path / "generator.pt")
     assert G.meta["variant"] == result["kept"] and G.meta["fid"] == result["lesson"][-1][result["kept"]]
     assert (tmp_path / "ttq.json").exists() and "tutorial_dcgan.py --record" in capsys.readouterr().out
+
+
+def test_lesson_only_needs_this_machines_curve_and_trains_only_the_lesson_path(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_SPEED", "fixed")
+    monkeypatch.setattr(ttq, "TIMER", Ticker(0.25))
+    with pytest.raises(SystemExit, match="tutorial_dcgan.py --record"):
+        ttq.run(0.03, str(tmp_path), every=0.015, n=200, record_path=tmp_path / "none.json", tutorial=False)
+    curve_path = tmp_path / "curve.json"
+    curve_path.write_text(json.dumps({**CURVE, "machine": "another CPU"}))
+    with pytest.raises(SystemExit, match="recorded one is from another CPU"):
+        ttq.run(0.03, str(tmp_path), every=0.015, n=200, record_path=curve_path, tutorial=False)
+    curve_path.write_text(json.dumps({**CURVE, "machine": cpu_name()}))
+    result = ttq.run(0.03, str(tmp_path), every=0.015, n=200, device=torch.device("cpu"), record_path=curve_path,
+                     chunk=2, tutorial=False)
+    assert result["tutorial"] == [] and len(result["lesson"]) >= 2
+    out = capsys.readouterr().out
+    assert "tutorial DCGAN" not in out and "the tutorial's recorded curve (20 epochs" in out
+    assert "rerun with --minutes 30" in out  # 0.03 minutes: far short of a third of the recorded 90
