@@ -102,9 +102,11 @@ def setup(cpu: bool = False) -> None:
         print(f"Creating a virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    if not stamp and free_gb() < NEEDS_GB[build]:
-        print(f"WARNING: {free_gb():.1f} GB free on the disk holding {ROOT}; a new .venv needs about "
-              f"{NEEDS_GB[build]:g} GB{'' if build == 'cpu' else ' (about 2.5 GB with --cpu)'}.", flush=True)
+    free = free_gb()
+    if not stamp and free < NEEDS_GB[build]:
+        hint = "" if build == "cpu" else f" (about {NEEDS_GB['cpu']:g} GB with --cpu)"
+        print(f"WARNING: {free:.1f} GB free on the disk holding {ROOT}; a new .venv needs about "
+              f"{NEEDS_GB[build]:g} GB{hint}.", flush=True)
     if build == "cpu":
         print(f"Installing the CPU-only PyTorch from {CPU_INDEX} ...", flush=True)
         pip_install(pip + ["--index-url", CPU_INDEX, *torch_requirements()], build)
@@ -126,10 +128,11 @@ def pip_install(cmd: list[str], build: str) -> None:
     except subprocess.CalledProcessError as exc:
         free = free_gb()
         if free < NEEDS_GB[build]:
+            hint = "" if build == "cpu" else f", or install the CPU-only build (--cpu, about {NEEDS_GB['cpu']:g} GB)"
             sys.exit(f"pip failed (exit {exc.returncode}) and the disk holding {ROOT} has only {free:.1f} GB free; "
                      f"the course's .venv needs about {NEEDS_GB[build]:g} GB. Free some space (old virtual "
                      "environments or copies of the course, `pip cache purge`)"
-                     f"{'' if build == 'cpu' else ', or install the CPU-only build (--cpu, about 2.5 GB)'}, "
+                     f"{hint}, "
                      "then run the same command again.")
         sys.exit(f"pip failed (exit {exc.returncode}) running: {' '.join(cmd[3:])}. Its message is above "
                  "(often: no network, a proxy, or a package index that cannot be reached). Fix that and run the "

@@ -241,7 +241,7 @@ def round_order(names: list, r: int) -> list:
     return list(names) if r % 2 == 0 else list(reversed(names))
 
 
-def _timed_pass(g, d, z, labels, amp, device, timer) -> tuple[float, torch.Tensor]:
+def _timed_pass(g, d, amp, z, labels, device, timer) -> tuple[float, torch.Tensor]:
     _sync(device)
     t0 = timer()
     logits = probe_pass(g, d, z, labels, amp, device)
@@ -265,14 +265,15 @@ def time_candidates(G, D, device, pairs, batch_size: int, steps: int = 3, timer=
     """
     timer = timer or DEFAULT_TIMER
     z, labels = probe_inputs(G, batch_size, device)
-    results, notes, first_pass, reference, best, live = {}, {}, {}, None, None, {}
+    results, notes, first_pass, reference, best = {}, {}, {}, None, None
+    live, times = {}, {}  # name -> (g, d, amp) still timed; name -> its timed passes, ms, round by round
     for amp, channels_last in pairs:
         g, d = copy.deepcopy(G).train(), copy.deepcopy(D).train()  # as in a training step
         if channels_last:
             g.to(memory_format=torch.channels_last)
             d.to(memory_format=torch.channels_last)
         name = candidate_name(amp, channels_last)
-        warmup_ms, logits = _timed_pass(g, d, z, labels, amp, device, timer)
+        warmup_ms, logits = _timed_pass(g, d, amp, z, labels, device, timer)
         if reference is None:
             reference = logits
         diff, tol = float((logits - reference).abs().max()), ATOL + RTOL * float(reference.abs().max())
@@ -283,17 +284,17 @@ def time_candidates(G, D, device, pairs, batch_size: int, steps: int = 3, timer=
             results[name], first_pass[name] = None, warmup_ms
             notes[name] = f"was {warmup_ms / best:.1f}x slower on a first pass, not timed further"
             continue
-        live[name] = (g, d, amp, [_timed_pass(g, d, z, labels, amp, device, timer)[0]])
-        best = live[name][3][0] if best is None else min(best, live[name][3][0])
+        live[name] = (g, d, amp)
+        times[name] = [_timed_pass(g, d, amp, z, labels, device, timer)[0]]
+        best = times[name][0] if best is None else min(best, times[name][0])
     for r in range(1, steps):
         for name in round_order(list(live), r):
-            g, d, amp, times = live[name]
-            times.append(_timed_pass(g, d, z, labels, amp, device, timer)[0])
-    if live:
-        ref = live[next(iter(live))][3]  # the first timed candidate's passes, round by round
-        for name, (_, _, _, times) in live.items():
-            results[name] = min(ref) * statistics.median(t / r for t, r in zip(times, ref, strict=True))
-    spread = max((max(t[3]) / min(t[3]) for t in live.values()), default=1.0)
+            times[name].append(_timed_pass(*live[name], z, labels, device, timer)[0])
+    if times:
+        ref = times[next(iter(times))]  # the first timed candidate's passes, round by round
+        for name, passes in times.items():
+            results[name] = min(ref) * statistics.median(t / r for t, r in zip(passes, ref, strict=True))
+    spread = max((max(t) / min(t) for t in times.values()), default=1.0)
     return results, notes, first_pass, spread
 
 

@@ -176,9 +176,10 @@ def run(minutes: float, out: str, every: float | None = None, n: int = 10_000, d
           f"(FID of {n:,} samples, the course metric)", flush=True)
     print("lesson path (train_gan, lesson 3's settings and defaults, EMA 0.999 of G):", flush=True)
     lesson_rows, G, G_ema = lesson_path(minutes, every, n, device, chunk=chunk)
+    tutorial_rows = []
     if tutorial:
         print("tutorial DCGAN (scripts/tutorial_dcgan.py):", flush=True)
-    tutorial_rows = tutorial_path(minutes, every, n, device) if tutorial else []
+        tutorial_rows = tutorial_path(minutes, every, n, device)
     final = lesson_rows[-1]
     kept, name = (G_ema, "ema") if final["ema"] <= final["raw"] else (G, "raw")
     out_dir = Path(out)
