@@ -15,7 +15,7 @@ same batch size, learning rate, losses and updates (``d_step``/``g_step``); only
   with its defaults, and ``.item()`` on every loss at every step;
 * **fast** (lesson 3's default): ``train_gan`` on ``fashion_mnist_loader`` (the whole data set as one
   tensor, shuffled index batches), with its defaults: ``channels_last="auto"``, ``amp="auto"`` (both
-  picked by timing on this machine: ``course_utils.speed``; the chosen line is printed first),
+  picked by timing on this machine: ``course_utils.kit.speed``; the chosen line is printed first),
   fused Adam, the network not being updated frozen (no gradients for its weights), statistics
   kept on the device and read every ``log_every`` steps.
 
@@ -49,12 +49,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from course_utils.data import fashion_mnist_dataset, fashion_mnist_loader  # noqa: E402
-from course_utils.env import cpu_name, get_device, seed_everything  # noqa: E402
-from course_utils.loop import autocast_context, frozen, make_adam  # noqa: E402
-from course_utils.models import Discriminator, Generator, init_weights  # noqa: E402
-from course_utils.speed import choose_speed  # noqa: E402
-from course_utils.training import d_step, g_step, train_gan  # noqa: E402
+from course_utils.kit.data import fashion_mnist_dataset, fashion_mnist_loader  # noqa: E402
+from course_utils.kit.env import cpu_name, get_device, seed_everything  # noqa: E402
+from course_utils.kit.loop import autocast_context, frozen, make_adam  # noqa: E402
+from course_utils.kit.speed import choose_speed  # noqa: E402
+from course_utils.lesson1.reference import Generator, init_weights  # noqa: E402
+from course_utils.lesson2.reference import Discriminator
+from course_utils.lesson3.trainer import d_step, g_step, train_gan  # noqa: E402
 
 LATENT_DIM = 100
 

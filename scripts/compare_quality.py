@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from course_utils import load_checkpoint, load_generator, sample
-from course_utils.metrics import fashion_scores
+from course_utils.measure.metrics import fashion_scores
 
 
 def main() -> None:

@@ -26,12 +26,12 @@ from pathlib import Path
 import torch
 
 from course_utils import export_generator, fashion_mnist_loader
-from course_utils.ema import ema_update, recompute_bn
-from course_utils.env import cpu_name, get_device
-from course_utils.forecast import lesson3_models
-from course_utils.metrics import fashion_scores
-from course_utils.sampling import sample
-from course_utils.training import g_step, train_gan
+from course_utils.kit.ema import ema_update, recompute_bn
+from course_utils.kit.env import cpu_name, get_device
+from course_utils.kit.sampling import sample
+from course_utils.lesson3.trainer import g_step, train_gan
+from course_utils.measure.metrics import fashion_scores
+from course_utils.tools.forecast import lesson3_models
 
 VARIANTS = {"ema999_copied": (0.999, False), "ema999_bn": (0.999, True), "ema995_bn": (0.995, True),
             "ema999_warm_bn": ("warm", True)}

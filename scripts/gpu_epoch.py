@@ -1,4 +1,4 @@
-"""Issue 14, item 7: lesson 3's epoch on a GPU, eager against CUDA graphs (``course_utils.graphs``).
+"""Issue 14, item 7: lesson 3's epoch on a GPU, eager against CUDA graphs (``course_utils.kit.graphs``).
 
     PYTHONPATH=. COURSE_DATA_DIR=... python scripts/gpu_epoch.py --epochs 2 --rounds 2 --out runs/gpu_epoch.json
 
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import torch
 
-from course_utils.data import fashion_mnist_loader
-from course_utils.forecast import lesson3_models
-from course_utils.metrics import fashion_eval_fn
-from course_utils.training import train_gan
+from course_utils.kit.data import fashion_mnist_loader
+from course_utils.lesson3.trainer import train_gan
+from course_utils.measure.metrics import fashion_eval_fn
+from course_utils.tools.forecast import lesson3_models
 
 
 def one_run(loader, epochs: int, mode, score) -> dict:

@@ -6,10 +6,10 @@ Each history keeps every per-step statistic and the diversity per epoch; the fix
 cut to their first 250 points (enough for ``sample_motion``) to keep the files small.
 """
 
-from course_utils.checkpoints import HISTORY_DIR, save_history
-from course_utils.diagnostics import RECORDED, diagnose
-from course_utils.env import use_threads
-from course_utils.experiments import settings_for, toy_run
+from course_utils.kit.checkpoints import HISTORY_DIR, save_history
+from course_utils.kit.env import use_threads
+from course_utils.lesson4.diagnostics import RECORDED, diagnose
+from course_utils.lesson4.experiments import settings_for, toy_run
 
 RUNS = {"dominance": ("dominance", None), "oscillation": ("oscillation", None), "mode collapse": ("collapse", None),
         "healthy": ("collapse", "+ label smoothing 0.1")}

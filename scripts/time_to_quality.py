@@ -28,13 +28,13 @@ from pathlib import Path
 import torch
 
 from course_utils import export_generator, fashion_mnist_loader
-from course_utils.ema import ema_copy, ema_update, recompute_bn
-from course_utils.env import cpu_name
-from course_utils.forecast import lesson3_models
-from course_utils.lesson_claims import load_record
-from course_utils.metrics import fashion_scores
-from course_utils.sampling import sample
-from course_utils.training import g_step, train_gan
+from course_utils.kit.ema import ema_copy, ema_update, recompute_bn
+from course_utils.kit.env import cpu_name
+from course_utils.kit.sampling import sample
+from course_utils.lesson3.trainer import g_step, train_gan
+from course_utils.measure.metrics import fashion_scores
+from course_utils.measure.records import load_record
+from course_utils.tools.forecast import lesson3_models
 
 RECORD = Path(__file__).resolve().parent.parent / "course_utils" / "pretrained" / "tutorial_dcgan_curve.json"
 EMA_DECAY = 0.999

@@ -22,16 +22,16 @@ from pathlib import Path
 import torch
 
 from course_utils import export_generator, fashion_mnist_loader, init_weights, save_history, seed_everything
-from course_utils.checkpoints import PRETRAINED_DIR
-from course_utils.conditional import (
+from course_utils.kit.checkpoints import PRETRAINED_DIR
+from course_utils.kit.env import cpu_name, get_device
+from course_utils.lesson6.conditional import (
     ClassHeadDiscriminator,
     ConditionalGenerator,
     ProjectionDiscriminator,
     class_loss_steps,
     train_conditional_gan,
 )
-from course_utils.control import conditional_eval_fn, control_report
-from course_utils.env import cpu_name, get_device
+from course_utils.lesson6.control import conditional_eval_fn, control_report
 
 
 def main(argv=None) -> int:
@@ -85,7 +85,8 @@ def main(argv=None) -> int:
                      "speed": history["settings"]["speed"], "data": "Fashion-MNIST train, 60,000 images with labels"},
         "hardware": hw, "training_wall_time_s": round(history["wall_time_s"], 1),
         "script_wall_time_s": round(wall, 1), "date": time.strftime("%Y-%m-%d"),
-        "quality": {"metric": "course_utils.control.control_report: 1,000 samples per class, the course classifier",
+        "quality": {"metric": "course_utils.lesson6.control.control_report: 1,000 samples per class, "
+                              "the course classifier",
                     "agreement": round(report["agreement"], 4),
                     "per_class_agreement": [round(v, 4) for v in report["per_class"].tolist()],
                     "classifier_real_accuracy": [round(v, 4) for v in report["real_accuracy"].tolist()],

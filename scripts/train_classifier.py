@@ -1,11 +1,11 @@
-"""Train the Fashion-MNIST classifier whose feature space ``course_utils.metrics`` measures in.
+"""Train the Fashion-MNIST classifier whose feature space ``course_utils.measure.metrics`` measures in.
 
 Run from the repository root (the real data, e.g. COURSE_DATA_DIR set). Measured: 4 epochs took
 26 min wall (about 12 CPU-minutes) on a 2-core Xeon shared with other jobs; 91.7% test accuracy::
 
     python scripts/train_classifier.py            # writes course_utils/pretrained/classifiers/
 
-It trains :class:`course_utils.metrics.FashionClassifier` on the 60,000 training images, measures
+It trains :class:`course_utils.measure.metrics.FashionClassifier` on the 60,000 training images, measures
 its accuracy on the 10,000 test images, and writes ``fashion_classifier.pt`` (state dict, atomic
 save) and ``fashion_classifier.json`` (accuracy, command, seed, time, hardware, floors). It lives in
 ``pretrained/classifiers/`` because ``load_generator`` treats every top-level ``pretrained/*.pt`` as a
@@ -28,10 +28,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from course_utils.checkpoints import save_checkpoint  # noqa: E402
-from course_utils.data import TensorLoader, fashion_mnist_tensors, to_unit_range  # noqa: E402
-from course_utils.env import cpu_name, seed_everything  # noqa: E402
-from course_utils.metrics import CLASSIFIER_PATH, FashionClassifier  # noqa: E402
+from course_utils.kit.checkpoints import save_checkpoint  # noqa: E402
+from course_utils.kit.data import TensorLoader, fashion_mnist_tensors, to_unit_range  # noqa: E402
+from course_utils.kit.env import cpu_name, seed_everything  # noqa: E402
+from course_utils.measure.metrics import CLASSIFIER_PATH, FashionClassifier  # noqa: E402
 
 
 def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -25,10 +25,10 @@ from pathlib import Path
 import torch
 
 from course_utils import export_generator, get_device, sample, seed_everything
-from course_utils.ema import ema_copy, ema_update, recompute_bn
-from course_utils.flowers import flowers_loader, flowers_tensors
-from course_utils.flowers_metric import swd_floor, swd_of_generator
-from course_utils.wgan import Critic, FlowerGenerator, train_wgan_gp, wgan_step
+from course_utils.kit.ema import ema_copy, ema_update, recompute_bn
+from course_utils.kit.flowers import flowers_loader, flowers_tensors
+from course_utils.lesson5.wgan import Critic, FlowerGenerator, train_wgan_gp, wgan_step
+from course_utils.measure.swd import swd_floor, swd_of_generator
 
 
 def hardware(device) -> str:
@@ -179,7 +179,7 @@ def main(argv=None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from course_utils.plotting import show_grid
+    from course_utils.kit.plotting import show_grid
     fig, ax = plt.subplots(figsize=(8, 8))
     show_grid(sample(G, 64, seed=0), title=f"{args.name}: 64 samples", ax=ax)
     fig.savefig(out / f"{args.name}_grid.png", dpi=100, bbox_inches="tight")

@@ -25,7 +25,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from course_utils import fashion_mnist_dataset, get_device, init_weights, save_checkpoint, seed_everything
-from course_utils.env import cpu_name
+from course_utils.kit.env import cpu_name
 
 RECORD = Path(__file__).resolve().parent.parent / "course_utils" / "pretrained" / "tutorial_dcgan_curve.json"
 

@@ -1,0 +1,26 @@
+"""Lesson 6, the conditional GAN: the room of everything the lesson builds and uses.
+
+Its modules:
+``conditional`` (conditional G, projection D, the steps, the trainer), ``control`` (measured control),
+``timing``, ``checks``, ``claims``.
+The notebook imports from here and from ``course_utils``: two places.
+"""
+
+from ..kit.checkpoints import load_history, save_checkpoint, save_history
+from ..kit.plotting import plot_checkpoints, plot_losses
+from ..kit.timing import duration
+from ..kit.trainer import save_path
+from ..kit.widgets import latent_explorer, plot_class_grid
+from ..measure.records import load_levers, print_runtimes
+from .checks import (
+    check_conditional_d_step,
+    check_conditional_g_step,
+    check_conditional_generator,
+    check_projection_discriminator,
+)
+from .claims import class_term_claims, control_claims, lesson6_measurements, style_claims, versus_unconditional_claims
+from .conditional import random_labels, train_conditional_gan
+from .control import conditional_eval_fn, control_report, within_class_diversity
+from .timing import predict_conditional_training_seconds
+
+__all__ = [name for name in dir() if not name.startswith("_")]

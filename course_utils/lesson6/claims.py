@@ -1,0 +1,114 @@
+"""What each lesson claims about its runs, computed (lessons 1-6). The notebooks call these functions where
+they make a claim; ``python -m course_utils.claims`` calls :data:`PROVIDERS` to re-check them all.
+
+Each function returns a list of :class:`~course_utils.claims.Claim` and prints one ``PASS``/``FAIL``
+line per claim. A claim about a run takes the run (a history, a table of seeds) as its argument, so the
+notebook's statement is about the run it just made; the providers make the same runs, or read the
+shipped records (``course_utils/pretrained/*.json``, the shipped histories).
+"""
+
+from __future__ import annotations
+
+from ..measure.claims import claim, on_every_seed, spread
+from ..measure.records import load_levers
+
+# ----------------------------------------------------------------------------- lesson 6
+
+TOPS = ("T-shirt/top", "Pullover", "Coat", "Shirt")
+
+
+def control_claims(report: dict, who: str = "the shipped generator") -> list:
+    """Lesson 6: the class asked for is the class the course classifier sees, overall and class by class.
+
+    Each class is held to the classifier's own accuracy on real images of that class (``relative``).
+    """
+    from ..kit.data import FASHION_CLASSES
+    from .control import AGREEMENT_BAR, RELATIVE_BAR
+
+    relative = report["relative"].tolist()
+    worst = min(range(len(relative)), key=relative.__getitem__)
+    return [
+        claim("cgan_agreement", f"the classifier puts at least {AGREEMENT_BAR:.0%} of {who}'s samples in the "
+              f"class they were asked for", report["agreement"] >= AGREEMENT_BAR,
+              f"{report['agreement']:.3f} on {report['n']:,} samples"),
+        claim("cgan_every_class_at_bar", f"every class reaches {RELATIVE_BAR:.0%} of the classifier's own accuracy "
+              "on real images of that class, the tops it confuses (T-shirt/top, Pullover, Coat, Shirt) included",
+              min(relative) >= RELATIVE_BAR,
+              f"lowest: {FASHION_CLASSES[worst]} {report['per_class'][worst]:.3f} vs real "
+              f"{report['real_accuracy'][worst]:.3f} (ratio {relative[worst]:.2f})"),
+    ]
+
+
+def class_term_claims(levers: dict, dcgan_fid: float) -> list:
+    """Lesson 6: the plain projection game leaves a top below the bar on every seed; the class term lifts every
+    class past it on every seed, with FID no worse than lesson 3's generator; the other levers tried did not."""
+    from ..kit.data import FASHION_CLASSES
+    from .control import RELATIVE_BAR
+
+    runs = levers["runs"]
+    plain = [r for r in runs if r["class_weight"] == 0 and r["epochs"] == 20 and r["lr_d"] == r["lr_g"]
+             and r["d_width"] == 64]
+    term = [r for r in runs if r["class_weight"] == 1.0]
+    others = [r for r in runs if r["class_weight"] == 0 and r not in plain]
+    if not plain or not term:
+        raise ValueError("the lever record needs plain runs (class_weight 0) and class-term runs (class_weight 1.0)")
+
+    def lowest(r) -> str:  # the class with the lowest ratio to the classifier's real accuracy
+        return FASHION_CLASSES[min(range(len(r["relative"])), key=r["relative"].__getitem__)]
+
+    def worst(r) -> str:
+        return f"{lowest(r)} {r['min_relative']:.2f}"
+
+    ok1, n1 = on_every_seed(r["min_relative"] < RELATIVE_BAR and lowest(r) in TOPS for r in plain)
+    ok2, n2 = on_every_seed(r["min_relative"] >= RELATIVE_BAR for r in term)
+    ok3, n3 = on_every_seed(r["fid"] <= dcgan_fid for r in term)
+    return [
+        claim("plain_game_leaves_a_top", f"without the class term a top stays below {RELATIVE_BAR:.0%} of the "
+              f"classifier's real accuracy on {n1}", ok1, "lowest per seed: " + ", ".join(worst(r) for r in plain)),
+        claim("class_term_every_class", f"with the class term (weight 1) every class reaches {RELATIVE_BAR:.0%} "
+              f"of it on {n2}", ok2, "lowest per seed: " + ", ".join(worst(r) for r in term)),
+        claim("class_term_fid", f"and its FID is no worse than lesson 3's generator ({dcgan_fid:.1f}) on {n3}", ok3,
+              f"FID {spread([r['fid'] for r in term])} (without it: {spread([r['fid'] for r in plain])})"),
+        claim("other_levers_fall_short", "more epochs, a wider D or TTUR did not lift every class past the bar "
+              "(one seed each)", bool(others) and all(r["min_relative"] < RELATIVE_BAR for r in others),
+              ", ".join(f"{r['run']}: {worst(r)}" for r in others)),
+    ]
+
+
+def versus_unconditional_claims(cgan: dict, dcgan: dict) -> list:
+    """Lesson 6 vs lesson 3, the same metric and sample count: FID no worse, all ten classes covered."""
+    return [
+        claim("cgan_fid_vs_dcgan", "the conditional generator's FID is no worse than lesson 3's unconditional one "
+              "(same classifier, same number of samples)", cgan["fid"] <= dcgan["fid"],
+              f"{cgan['fid']:.2f} vs {dcgan['fid']:.2f} ({cgan['n']:,} samples each)"),
+        claim("cgan_coverage", "both cover all 10 classes; the conditional one by construction (10% each asked for)",
+              cgan["coverage"] == 10 and dcgan["coverage"] == 10,
+              f"{cgan['coverage']} and {dcgan['coverage']} classes"),
+    ]
+
+
+def style_claims(diversity) -> list:
+    """Lesson 6: within every class, z still varies the image (no class collapsed to one picture)."""
+    low = float(diversity.min())
+    return [claim("z_carries_style", "within every class, samples for different z differ at least half as much "
+                  "as real images of that class do", low >= 0.5,
+                  f"ratios {float(diversity.min()):.2f} to {float(diversity.max()):.2f}")]
+
+
+def lesson6_measurements(per_class: int = 1000) -> tuple[dict, dict, object]:
+    """Lesson 6's measurements of the shipped generators: cGAN control, lesson 3's scores, the cGAN's diversity."""
+    from ..kit.checkpoints import load_generator
+    from ..kit.sampling import sample
+    from ..measure.metrics import fashion_scores
+    from .control import control_report, within_class_diversity
+
+    cgan = load_generator("fashion_cgan")
+    report = control_report(cgan, per_class=per_class, verbose=False)
+    dcgan = {**fashion_scores(sample(load_generator("fashion_dcgan"), 10 * per_class, seed=0)), "n": 10 * per_class}
+    return report, dcgan, within_class_diversity(cgan)
+
+
+def lesson6(quick: bool = False) -> list:
+    report, dcgan, diversity = lesson6_measurements(per_class=1000)  # seeded, ~15 s: the same in quick mode
+    return (control_claims(report) + versus_unconditional_claims(report, dcgan) + style_claims(diversity)
+            + class_term_claims(load_levers(), dcgan["fid"]))

@@ -1,0 +1,116 @@
+"""One diagnosis of the game's balance for lessons 3 and 4: every threshold, once, with its reason.
+
+Lesson 3's convergence checklist and equilibrium verdict (:mod:`course_utils.analysis`) and lesson 4's
+health report (:mod:`course_utils.diagnostics`) read these constants and these measurements, so they
+agree on any history. All loss thresholds use the course's averaged BCE (chance = log 2 ~ 0.693).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..kit.smoothing import LOG2, full_width_smooth
+
+# Thresholds, each with the reason for its value.
+D_DOMINANT_LOSS = 0.15  # mean D loss below this: D(x) ~ 0.86+ and D(G(z)) ~ 0.14- at once, D wins outright
+DOMINANT_D_FAKE = 0.15  # mean D(G(z)) below this: D rejects about 85% of the fakes or more
+D_TOO_WEAK_LOSS = LOG2 + 0.05  # mean D loss above chance (+ noise margin): D is worse than a coin flip
+MAX_SWING = 0.10  # std of the smoothed D loss over the second half above this: the game keeps swinging
+MAX_DRIFT = 0.10  # the smoothed D loss moving more than this across the recent window: not settled yet
+NEAR_HALF = 0.10  # |D(x) - 0.5| and |D(G(z)) - 0.5| below this: near the ideal equilibrium
+SWING_WIDTH = 100  # steps in the moving average that the swing is measured on (slow oscillation)
+MAX_MOTION = 0.3  # mean move of the fixed-noise toy samples per epoch, second half: 0.3 = 15% of the ring's radius
+VANISHING_SIGNAL = 0.05  # mean |dL_G/d logit| per fake below this: 10x below the ~0.5 of a balanced game
+
+
+def default_window(history: dict) -> int:
+    """The recent window: the last epoch, at least 100 and at most all steps."""
+    n = len(history["d_loss"])
+    return int(min(n, max(100, history.get("steps_per_epoch") or 0)))
+
+
+def recent(history: dict, key: str, window: int | None = None) -> float:
+    """Mean of ``history[key]`` over the recent window (NaN entries, e.g. skipped D steps, ignored)."""
+    window = window or default_window(history)
+    x = np.asarray(history[key][-window:], dtype=np.float64)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else float("nan")
+
+
+def swing(history: dict) -> float:
+    """Std of the smoothed D loss over the second half of the run (slow oscillation)."""
+    values = history["d_loss"][len(history["d_loss"]) // 2:]
+    s = full_width_smooth(values, SWING_WIDTH)
+    return float(s.std()) if len(s) > 1 else 0.0
+
+
+def drift(history: dict, window: int | None = None) -> float:
+    """How far the smoothed D loss moved across the recent window (last minus first full-width average)."""
+    window = window or default_window(history)
+    s = full_width_smooth(history["d_loss"][-window:], max(5, window // 10))
+    return float(s[-1] - s[0]) if len(s) > 1 else 0.0
+
+
+def sample_motion(history: dict) -> float:
+    """Mean distance the fixed-noise samples move from one epoch to the next, over the second half (lesson 4).
+
+    A settled G maps the same ``z`` to (nearly) the same point epoch after epoch; an oscillating one keeps
+    carrying its samples around. NaN when the history has fewer than 3 snapshots of 2-D points.
+    """
+    snaps = [s["images"] for s in history.get("samples", []) if getattr(s["images"], "dim", lambda: 0)() == 2]
+    if len(snaps) < 3:
+        return float("nan")
+    epochs = [s["epoch"] for s in history["samples"] if getattr(s["images"], "dim", lambda: 0)() == 2]
+    half = len(snaps) // 2
+    moves = [float((snaps[i].float() - snaps[i - 1].float()).norm(dim=1).mean()) / max(1, epochs[i] - epochs[i - 1])
+             for i in range(half, len(snaps))]  # per epoch, also when snapshots are several epochs apart
+    return sum(moves) / len(moves)
+
+
+def smoothing_floor(label_smoothing: float) -> float:
+    """The lowest possible averaged D loss with one-sided smoothing: H(1 - s) / 2 (0 without)."""
+    s = float(label_smoothing)
+    return 0.0 if s <= 0 else -((1 - s) * math.log(1 - s) + s * math.log(s)) / 2
+
+
+def g_signal(d_fake: float, g_loss: str = "non_saturating") -> float:
+    """The gradient G's loss sends into D's logit per fake, ``|dL_G/d logit|``, at ``D(G(z)) = d_fake``.
+
+    Saturating loss ``log(1 - s)``: its derivative is ``-s``, so it vanishes as D rejects the fakes;
+    non-saturating ``-log(s)``: ``-(1 - s)``, largest exactly then. Everything else G's gradient is made
+    of (D's slope, G's own layers) multiplies this factor, so below :data:`VANISHING_SIGNAL` G is starved.
+    """
+    return float(d_fake) if g_loss == "saturating" else 1.0 - float(d_fake)
+
+
+def balance(history: dict, window: int | None = None) -> dict:
+    """The measurements every verdict is made from."""
+    settings = history.get("settings") or {}
+    floor = smoothing_floor(settings.get("label_smoothing") or 0.0)
+    d_fake = recent(history, "d_fake", window)
+    return {"d_loss": recent(history, "d_loss", window), "d_real": recent(history, "d_real", window),
+            "d_fake": d_fake, "swing": swing(history), "drift": drift(history, window), "floor": floor,
+            "g_signal": g_signal(d_fake, settings.get("g_loss") or "non_saturating")}
+
+
+def balance_findings(m: dict) -> list[tuple[str, str]]:
+    """``(label, evidence)`` for each failure of the balance that the measurements ``m`` show."""
+    found = []
+    if m["d_loss"] - m["floor"] < D_DOMINANT_LOSS or m["d_fake"] < DOMINANT_D_FAKE:
+        found.append(("discriminator dominance", f"D(G(z)) {m['d_fake']:.2f} (dominant below {DOMINANT_D_FAKE}) "
+                      f"or D loss {m['d_loss']:.3f} (dominant below {m['floor'] + D_DOMINANT_LOSS:.2f})"))
+    elif m["d_loss"] - m["floor"] > D_TOO_WEAK_LOSS:
+        found.append(("discriminator too weak", f"D loss {m['d_loss']:.3f} above chance {LOG2:.3f}: D no longer "
+                      "separates real from fake, so G learns nothing useful"))
+    if m.get("g_signal", 1.0) < VANISHING_SIGNAL:
+        found.append(("vanishing gradient", f"G's loss passes {m['g_signal']:.3f} per fake into D's logit "
+                      f"(starved below {VANISHING_SIGNAL}, a balanced game gives ~0.5): use the non-saturating loss"))
+    if m["swing"] > MAX_SWING:
+        found.append(("oscillation", f"the smoothed D loss swings with std {m['swing']:.3f} over the second "
+                      f"half (> {MAX_SWING}): the game does not settle"))
+    if abs(m["drift"]) > MAX_DRIFT:
+        found.append(("not settled", f"the smoothed D loss moved {m['drift']:+.3f} across the recent window "
+                      f"(|.| > {MAX_DRIFT}): the balance is still changing"))
+    return found

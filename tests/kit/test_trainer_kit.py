@@ -1,0 +1,156 @@
+"""The trainer kit: one vocabulary and one resume rule in every trainer (lessons 3, 4, 5 and 6)."""
+
+import pytest
+import torch
+
+from course_utils import Discriminator, Generator, TensorLoader, load_checkpoint, train_gan
+from course_utils.kit.trainer import adam_settings
+from course_utils.lesson2.ring import ring_loader, toy_models
+from course_utils.lesson4.stability import train_stable_gan
+from course_utils.lesson5.wgan import Critic, FlowerGenerator, train_wgan_gp
+from course_utils.lesson6.conditional import ConditionalGenerator, ProjectionDiscriminator, train_conditional_gan
+
+TRAINERS = ["train_gan", "train_wgan_gp", "train_stable_gan", "train_conditional_gan"]
+
+
+def _gan(tmp_path, name, epochs, **kw):
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    G, D = Generator(latent_dim=8, width=4), Discriminator(width=4)
+    path = tmp_path / name
+    train_gan(G, D, TensorLoader(images, batch_size=16), epochs, "cpu", verbose=False, dashboard=False,
+              checkpoint_interval=1, n_samples=4, checkpoint_path=path, **kw)
+    return path
+
+
+def _wgan(tmp_path, name, epochs, **kw):
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    G, D = FlowerGenerator(latent_dim=8, width=4, image_size=32), Critic(width=4, image_size=32)
+    path = tmp_path / name
+    train_wgan_gp(G, D, TensorLoader(images, batch_size=8), epochs, "cpu", verbose=False, dashboard=False,
+                  checkpoint_interval=1, n_samples=4, checkpoint_path=path, **kw)
+    return path
+
+
+def _cgan(tmp_path, name, epochs, **kw):
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    labels = torch.arange(64) % 10
+    G, D = ConditionalGenerator(latent_dim=8, width=4, embed_dim=4), ProjectionDiscriminator(width=4)
+    path = tmp_path / name
+    train_conditional_gan(G, D, TensorLoader(images, labels, batch_size=16), epochs, "cpu", verbose=False,
+                          dashboard=False, checkpoint_interval=1, per_class=1, checkpoint_path=path, **kw)
+    return path
+
+
+def _stable(tmp_path, name, epochs, **kw):
+    G, D = toy_models(seed=0)
+    path = tmp_path / name
+    train_stable_gan(G, D, ring_loader(n=512, batch_size=128, seed=0), epochs, "cpu", verbose=False,
+                     checkpoint_every=1, checkpoint_path=str(path), **kw)
+    return path
+
+
+@pytest.mark.parametrize("train", [_gan, _wgan, _stable, _cgan], ids=TRAINERS)
+def test_resume_applies_this_calls_settings_and_keeps_the_optimizer_state(tmp_path, train):
+    first = train(tmp_path, "first.pt", 1, lr_g=2e-4, lr_d=2e-4, beta1=0.5)
+    before = load_checkpoint(first)
+    second = train(tmp_path, "second.pt", 1, lr_g=5e-4, lr_d=1e-3, beta1=0.9, resume_from=first)
+    after = load_checkpoint(second)
+    groups_g, groups_d = after["opt_g"]["param_groups"][0], after["opt_d"]["param_groups"][0]
+    assert groups_g["lr"] == 5e-4 and groups_d["lr"] == 1e-3  # this call's settings, not the checkpoint's
+    assert groups_d["betas"][0] == 0.9
+    steps = [s["step"] for s in before["opt_d"]["state"].values()]
+    steps_after = [s["step"] for s in after["opt_d"]["state"].values()]
+    assert all(b > a for a, b in zip(steps, steps_after))  # the moments and step counts were kept
+    history = after["history"]
+    assert history["epochs"] == 2 and history["resumed"][-1]["lr_d"] == 1e-3 and history["resumed"][-1]["epoch"] == 1
+
+
+@pytest.mark.parametrize("train", [_gan, _wgan, _stable, _cgan], ids=TRAINERS)
+def test_lr_d_defaults_to_lr_g(tmp_path, train):
+    state = load_checkpoint(train(tmp_path, "c.pt", 1, lr_g=3e-4))
+    assert state["opt_d"]["param_groups"][0]["lr"] == state["opt_g"]["param_groups"][0]["lr"] == 3e-4
+    assert state["history"]["settings"]["lr_d"] == 3e-4
+
+
+def test_old_names_still_work_with_a_warning(tmp_path):
+    with pytest.warns(FutureWarning, match="learning_rate=.... is the old name: use lr_g and lr_d"):
+        state = load_checkpoint(_gan(tmp_path, "a.pt", 1, learning_rate=1e-3))
+    assert state["opt_d"]["param_groups"][0]["lr"] == 1e-3 and state["opt_g"]["param_groups"][0]["lr"] == 1e-3
+    with pytest.warns(FutureWarning, match="betas=.... is the old name"):
+        state = load_checkpoint(_wgan(tmp_path, "b.pt", 1, lr=3e-4, betas=(0.0, 0.99)))
+    assert state["opt_g"]["param_groups"][0]["betas"] == (0.0, 0.99)
+    assert state["opt_g"]["param_groups"][0]["lr"] == 3e-4
+
+
+def test_adam_settings_names_an_unknown_setting():
+    with pytest.raises(TypeError, match="unexpected setting 'lr_x'"):
+        adam_settings("train_gan", 2e-4, None, 0.5, 0.999, lr_x=1.0)
+    assert adam_settings("t", 1e-4, None, 0.0, 0.9) == {"lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9}
+
+
+def test_a_gpu_checkpoint_with_capturable_adam_resumes_on_a_cpu(tmp_path):
+    """A run whose step was a CUDA graph saves Adam with capturable=True; resuming off the GPU turns it off."""
+    from course_utils.kit.checkpoints import save_checkpoint
+
+    first = _gan(tmp_path, "first.pt", 1)
+    state = load_checkpoint(first)
+    for opt in ("opt_g", "opt_d"):
+        for group in state[opt]["param_groups"]:
+            group["capturable"] = True  # as course_utils.kit.graphs.make_capturable leaves it on a GPU
+    save_checkpoint(tmp_path / "gpu.pt", **{k: v for k, v in state.items()})
+    after = load_checkpoint(_gan(tmp_path, "second.pt", 1, resume_from=tmp_path / "gpu.pt"))
+    assert after["history"]["epochs"] == 2
+    assert not after["opt_g"]["param_groups"][0]["capturable"] and not after["opt_d"]["param_groups"][0]["capturable"]
+
+
+class _FakeClock:
+    """A clock that each training step moves by ``per_step`` seconds."""
+
+    def __init__(self, per_step: float):
+        self.now, self.per_step = 0.0, per_step
+
+    def __call__(self):
+        return self.now
+
+
+def test_max_minutes_trains_whole_epochs_while_the_next_fits_and_says_where_it_stopped(monkeypatch, capsys):
+    from course_utils.kit import loop
+
+    clock = _FakeClock(per_step=10.0)
+    monkeypatch.setattr(loop, "CLOCK", clock)
+
+    def step(real):
+        clock.now += clock.per_step  # 4 batches per epoch: 40 s of "training" per epoch
+        return {"d_loss": torch.tensor(0.5)}
+
+    loader = TensorLoader(torch.zeros(32, 1, 28, 28, dtype=torch.uint8), batch_size=8)
+    history = loop.fit(step, loader, 10, loop.new_history(["d_loss"]), progress=False, max_minutes=2.5)
+    assert history["epochs"] == 3  # 3 x 40 s = 120 s; a 4th would end at 160 s > 150 s
+    assert history["time_budget"]["epochs"] == 3 and "max_minutes=2.5" in history["time_budget"]["reason"]
+    assert len(history["d_loss"]) == 12 and not history["interrupted"]
+    assert "Time budget" in capsys.readouterr().out
+    clock.now = 0.0
+    plenty = loop.fit(step, loader, 2, loop.new_history(["d_loss"]), progress=False, max_minutes=60)
+    assert plenty["epochs"] == 2 and "time_budget" not in plenty  # num_epochs still caps it
+    with pytest.raises(ValueError, match="max_minutes"):
+        loop.fit(step, loader, 1, loop.new_history(["d_loss"]), progress=False, max_minutes=0)
+
+
+def test_train_wgan_gp_passes_its_time_budget_to_the_loop(monkeypatch):
+    from course_utils.kit import loop
+
+    seen = {}
+    real_fit = loop.fit
+
+    def spy(*args, **kwargs):
+        seen["max_minutes"] = kwargs.get("max_minutes")
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr("course_utils.kit.trainer.fit", spy)
+    loader = TensorLoader(torch.zeros(40, 3, 32, 32, dtype=torch.uint8), batch_size=8)
+    train_wgan_gp(FlowerGenerator(latent_dim=8, width=4, image_size=32), Critic(width=4, image_size=32), loader, 1,
+                  "cpu", verbose=False, max_minutes=5)
+    assert seen["max_minutes"] == 5
