@@ -103,7 +103,7 @@ def fast_train(G, D, loader, epochs: int, device, eval_fn=None, amp="auto") -> f
     """Lesson 3's default path: ``train_gan`` with its defaults. Returns seconds."""
     start = time.perf_counter()
     train_gan(G, D, loader, epochs, device, verbose=False, seed=None, eval_fn=eval_fn, amp=amp,
-              checkpoint_interval=1 if eval_fn else 0)
+              checkpoint_every=1 if eval_fn else 0)
     return time.perf_counter() - start
 
 

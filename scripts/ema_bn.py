@@ -88,7 +88,7 @@ def main(argv=None) -> int:
 
     loader = fashion_mnist_loader(batch_size=64, device=device, seed=args.seed, limit=args.limit)
     start = time.perf_counter()
-    history = train_gan(G, D, loader, args.epochs, device, seed=args.seed, checkpoint_interval=args.score_every,
+    history = train_gan(G, D, loader, args.epochs, device, seed=args.seed, checkpoint_every=args.score_every,
                         eval_fn=eval_fn, g_step_fn=g_step_with_ema, verbose=False)
     used = sys.argv[1:] if argv is None else argv
     record = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python scripts/ema_bn.py", *used]),

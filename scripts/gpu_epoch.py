@@ -27,7 +27,7 @@ from course_utils.tools.forecast import lesson3_models
 def one_run(loader, epochs: int, mode, score) -> dict:
     torch.manual_seed(0)
     G, D = lesson3_models(loader.images.device)
-    history = train_gan(G, D, loader, epochs, loader.images.device, checkpoint_interval=0, verbose=False,
+    history = train_gan(G, D, loader, epochs, loader.images.device, checkpoint_every=0, verbose=False,
                         dashboard=False, cuda_graphs=mode)
     last = slice(-history["steps_per_epoch"], None)
     return {"cuda_graphs": mode, "s_per_epoch": round(history["wall_time_s"] / epochs, 3),

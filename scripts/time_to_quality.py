@@ -122,7 +122,7 @@ def lesson_path(minutes: float, every: float, n: int, device, seed: int = 0, chu
     loader = Chunks(fashion_mnist_loader(batch_size=64, device=device, seed=seed), chunk)
     clock.start()
     try:
-        train_gan(G, D, loader, 10**9, device, seed=seed, g_step_fn=g_step_with_ema, checkpoint_interval=1,
+        train_gan(G, D, loader, 10**9, device, seed=seed, g_step_fn=g_step_with_ema, checkpoint_every=1,
                   eval_fn=lambda _: clock.tick() or {}, verbose=False, n_samples=4, dashboard=False)
     except StopTraining:
         pass

@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     D.apply(init_weights)
     loader = fashion_mnist_loader(batch_size=args.batch_size, device=device, seed=args.seed, limit=args.limit)
     start = time.perf_counter()
-    history = train_conditional_gan(G, D, loader, args.epochs, device, seed=args.seed, checkpoint_interval=1,
+    history = train_conditional_gan(G, D, loader, args.epochs, device, seed=args.seed, checkpoint_every=1,
                                     lr_g=args.lr_g, lr_d=args.lr_d, **steps,
                                     eval_fn=conditional_eval_fn(per_class=200), dashboard=False,
                                     checkpoint_path=out / "ckpt_{epoch}.pt", resume_from=args.resume_from)

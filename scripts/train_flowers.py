@@ -86,7 +86,7 @@ def run(args, loader, device, num_epochs, verbose, images=None):
     history = train_wgan_gp(G, D, loader, num_epochs, device, amp=args.amp, channels_last=args.channels_last,
                             seed=args.seed, verbose=verbose, n_samples=16, log_every=25, n_critic=args.n_critic,
                             lr_g=args.lr_g, lr_d=args.lr_d, step_fn=step_fn, eval_fn=eval_fn if scoring else None,
-                            checkpoint_interval=args.score_every if scoring else 5)
+                            checkpoint_every=args.score_every if scoring else 5)
     history["scoring_s"] = clock["scoring"]
     if clock.get("out_of_time"):
         history.update(interrupted=False, stopped=f"--budget {args.budget:g} min: another epoch would not fit")

@@ -57,7 +57,7 @@ def plot_checkpoints(history: dict, n: int = 16, nrow: int | None = None):
     """The first ``n`` fixed-noise samples at every stored checkpoint, one panel per epoch (``nrow`` per row)."""
     snaps = history["samples"]
     if not snaps:
-        raise ValueError("history has no samples: train for at least checkpoint_interval epochs")
+        raise ValueError("history has no samples: train for at least checkpoint_every epochs")
     cols = min(5, len(snaps))
     rows = math.ceil(len(snaps) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows), squeeze=False)

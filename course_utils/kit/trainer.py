@@ -17,6 +17,8 @@ the change is recorded in ``history["resumed"]``.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +78,31 @@ def check_models(G, D, device, who: str = "train_gan") -> int:
 # ----------------------------------------------------------------------------- settings
 
 OLD_NAMES = {"learning_rate": "lr_g and lr_d", "lr": "lr_g and lr_d", "betas": "beta1 and beta2"}
+# Every trainer's one vocabulary: an old keyword -> the new ones it sets (CONTRIBUTING.md, "Vocabulary").
+OLD_ARGUMENTS = {"generator": ("G",), "discriminator": ("D",), "train_loader": ("loader",),
+                 "checkpoint_interval": ("checkpoint_every", "sample_every")}
+
+
+def one_vocabulary(trainer):
+    """Let ``trainer`` take its old keyword names (``generator=``, ``checkpoint_interval=``...), with a warning."""
+    params = inspect.signature(trainer).parameters
+
+    @functools.wraps(trainer)
+    def wrapper(*args, **kwargs):
+        for old, new in OLD_ARGUMENTS.items():
+            if old not in kwargs:
+                continue
+            value, targets = kwargs.pop(old), [n for n in new if n in params]
+            clash = [n for n in targets if n in kwargs]
+            if clash:
+                raise TypeError(f"{trainer.__name__} got {old}= and its new name {clash[0]}=: pass only {clash[0]}=")
+            warnings.warn(f"{trainer.__name__}({old}=...) is the old name: use {' and '.join(targets)} (one "
+                          "vocabulary in every trainer, see CONTRIBUTING.md); the old name keeps working for now",
+                          FutureWarning, stacklevel=2)
+            kwargs.update(dict.fromkeys(targets, value))
+        return trainer(*args, **kwargs)
+
+    return wrapper
 
 
 def adam_settings(who: str, lr_g: float, lr_d: float | None, beta1: float, beta2: float, **old) -> dict:

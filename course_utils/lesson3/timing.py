@@ -24,7 +24,7 @@ def time_lesson3_step(steps: int, device, warmup: int = 2, models=None) -> float
 
     G, D = models or lesson3_models(device)
     options = dict(lr_g=2e-4, lr_d=2e-4, beta1=0.5, d_step_fn=d_step, g_step_fn=g_step, seed=None, amp="auto",
-                   checkpoint_interval=0, verbose=False, dashboard=False)
+                   checkpoint_every=0, verbose=False, dashboard=False)
 
     def seconds(n):
         return train_gan(G, D, random_loader(n, (1, 28, 28), device), 1, device, **options)["wall_time_s"]

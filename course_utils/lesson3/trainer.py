@@ -11,7 +11,15 @@ import torch
 import torch.nn.functional as F
 
 from ..kit.loop import check_step_result, frozen
-from ..kit.trainer import adam_settings, check_images, end_of_epoch, fit_with_dashboard, save_path, start_run  # noqa: F401 - re-exported
+from ..kit.trainer import (  # noqa: F401 - re-exported (the old flat module had them)
+    adam_settings,
+    check_images,
+    end_of_epoch,
+    fit_with_dashboard,
+    one_vocabulary,
+    save_path,
+    start_run,
+)
 from ..lesson2.reference import discriminator_loss
 
 
@@ -45,9 +53,11 @@ def g_step(D, G, opt_g, batch_size: int, latent_dim: int, device, loss_fn=None):
     return loss.detach()
 
 
-def train_gan(generator, discriminator, train_loader, num_epochs: int, device, lr_g: float = 2e-4,
-              beta1: float = 0.5, checkpoint_interval: int = 5, verbose: bool = True, *, lr_d: float | None = None,
-              beta2: float = 0.999, d_step_fn=d_step, g_step_fn=g_step, seed: int | None = 0, amp="auto",
+@one_vocabulary
+def train_gan(G, D, loader, num_epochs: int, device, lr_g: float = 2e-4,
+              beta1: float = 0.5, checkpoint_every: int = 5, verbose: bool = True, *, lr_d: float | None = None,
+              beta2: float = 0.999, sample_every: int | None = None, max_minutes: float | None = None,
+              d_step_fn=d_step, g_step_fn=g_step, seed: int | None = 0, amp="auto",
               channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None, resume_from=None,
               history: dict | None = None, n_samples: int = 64, log_every: int = 50, dashboard="auto",
               learning_rate: float | None = None, cuda_graphs="auto"):
@@ -56,21 +66,23 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device, l
     The seed's signature first; then options: ``lr_d`` (D's learning rate, default: the same as
     ``lr_g``), ``d_step_fn``/``g_step_fn`` (your own steps), ``amp`` (bf16 autocast: True, False or
     "auto"), ``eval_fn(G) -> dict`` (a quality metric at each checkpoint), ``checkpoint_path``
-    (written atomically every ``checkpoint_interval`` epochs), ``resume_from`` (a checkpoint to
+    (written atomically every ``checkpoint_every`` epochs), ``resume_from`` (a checkpoint to
     continue, with this call's settings: see ``course_utils.trainer_kit``), ``dashboard`` (live plots in
     Jupyter: "auto" turns them on in a notebook outside quick mode). History keys: ``d_loss``,
     ``g_loss``, ``d_real`` (D(x) mean), ``d_fake`` (D(G(z)) mean), one float per batch; ``samples``, a
-    list of ``{"epoch", "images"}`` from fixed noise every ``checkpoint_interval`` epochs; ``metrics``.
-    ``learning_rate`` is the old name of ``lr_g`` and ``lr_d`` together (still accepted, with a warning).
+    list of ``{"epoch", "images"}`` from fixed noise every ``sample_every`` epochs (default: ``checkpoint_every``);
+    ``metrics``. ``max_minutes``: a time budget (whole epochs while the next still fits, ``history["time_budget"]``).
+    Old names still accepted, with a warning: ``learning_rate`` (``lr_g`` and ``lr_d``), ``generator``,
+    ``discriminator``, ``train_loader``, ``checkpoint_interval`` (``checkpoint_every`` and ``sample_every``).
     ``cuda_graphs``: on a GPU, "auto" replays each step as one CUDA graph when that is measured faster
     (``course_utils.graphs``; your steps must do the same work on every call); False turns it off.
     """
-    G, D = generator, discriminator
+    sample_every = checkpoint_every if sample_every is None else sample_every
     settings = adam_settings("train_gan", lr_g, lr_d, beta1, beta2, learning_rate=learning_rate)
     run = start_run(G, D, device, "train_gan", settings=settings, history_keys=HISTORY_KEYS, seed=seed,
                     channels_last=channels_last, n_samples=n_samples, amp=amp, checkpoint_path=checkpoint_path,
                     resume_from=resume_from, history=history,
-                    batch_size=getattr(train_loader, "batch_size", None), verbose=verbose,
+                    batch_size=getattr(loader, "batch_size", None), verbose=verbose,
                     record={"loss": "averaged BCE (chance = log 2)"})
     device, latent_dim, opt_g, opt_d = run.device, run.latent_dim, run.opt_g, run.opt_d
 
@@ -85,12 +97,12 @@ def train_gan(generator, discriminator, train_loader, num_epochs: int, device, l
         return {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
 
     def on_epoch_end(epoch):
-        end_of_epoch(run, epoch, sample_every=checkpoint_interval, checkpoint_every=checkpoint_interval,
+        end_of_epoch(run, epoch, sample_every=sample_every, checkpoint_every=checkpoint_every,
                      eval_fn=eval_fn, verbose=verbose, show=EPOCH_LINE)
 
-    return fit_with_dashboard(step, train_loader, num_epochs, run, dashboard=dashboard, verbose=verbose,
+    return fit_with_dashboard(step, loader, num_epochs, run, dashboard=dashboard, verbose=verbose,
                               on_epoch_end=on_epoch_end, log_every=log_every, desc="train_gan",
-                              cuda_graphs=cuda_graphs)
+                              cuda_graphs=cuda_graphs, max_minutes=max_minutes)
 
 
 HISTORY_KEYS = ["d_loss", "g_loss", "d_real", "d_fake"]

@@ -23,8 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..kit.checkpoints import CheckpointError
-from ..kit.loop import fit
-from ..kit.trainer import adam_settings, end_of_epoch, start_run
+from ..kit.trainer import adam_settings, end_of_epoch, fit_with_dashboard, start_run
 from ..lesson3.trainer import generator_loss
 from .diagnostics import grad_norm
 
@@ -146,7 +145,8 @@ def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-
                      d_steps: int = 1, g_loss: str = "non_saturating", checkpoint_every: int = 0,
                      checkpoint_path=None, resume_from=None, seed: int | None = 0, sample_every: int = 1,
                      eval_fn=None, n_samples: int = 64, amp=False, log_every: int = 50, verbose: bool = True,
-                     desc: str = "train_stable_gan", d_loss_fn=None, noise_fn=None) -> dict:
+                     desc: str = "train_stable_gan", d_loss_fn=None, noise_fn=None, max_minutes: float | None = None,
+                     dashboard=False) -> dict:
     """Train a GAN with the lesson-4 fixes as flags; return the history (lesson 4).
 
     ``lr_g``/``lr_d``: the learning rates of G and D (``lr_d=None``: the same as ``lr_g``); different
@@ -161,7 +161,9 @@ def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-
     ``d_loss, g_loss, d_real, d_fake, d_grad, g_grad, noise_std`` per batch (``d_grad`` is NaN on
     batches where D was not updated). ``d_loss_fn(real_logits, fake_logits, label_smoothing)`` and
     ``noise_fn(real, fake, std)``: your ``smoothed_d_loss`` and ``instance_noise`` (lesson 4's exercises)
-    in place of the course's, as ``d_step_fn`` in lesson 3: a wrong one changes the run.
+    in place of the course's, as ``d_step_fn`` in lesson 3: a wrong one changes the run. ``max_minutes``: a
+    time budget, as in every trainer. Its step changes from batch to batch (``d_every``), so it is never
+    replayed as a CUDA graph; ``dashboard`` is off by default (the toy's samples are points, not images).
     """
     if d_every < 1 or d_steps < 1:
         raise ValueError(f"d_every and d_steps must be >= 1, got d_every={d_every}, d_steps={d_steps}")
@@ -188,10 +190,9 @@ def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-
     def on_epoch_end(epoch):
         end_of_epoch(run, epoch, sample_every=sample_every, checkpoint_every=checkpoint_every, eval_fn=eval_fn)
 
-    G.train()
-    D.train()
-    return fit(step, loader, num_epochs, run.history, on_epoch_end=on_epoch_end, log_every=log_every,
-               progress=verbose, desc=desc, verbose=verbose, nan_ok=("d_grad",))
+    return fit_with_dashboard(step, loader, num_epochs, run, dashboard=dashboard, verbose=verbose,
+                              on_epoch_end=on_epoch_end, log_every=log_every, desc=desc, nan_ok=("d_grad",),
+                              max_minutes=max_minutes)
 
 
 def _make_step(run, steps_per_epoch, s, d_loss_fn=None, noise_fn=None):

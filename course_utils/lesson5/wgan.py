@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..kit.loop import check_step_result
-from ..kit.trainer import adam_settings, check_images, end_of_epoch, fit_with_dashboard, start_run
+from ..kit.trainer import adam_settings, check_images, end_of_epoch, fit_with_dashboard, one_vocabulary, start_run
 from ..lesson1.reference import init_weights
 from ..lesson3.trainer import g_step
 
@@ -180,9 +180,11 @@ class _Groups:
 HISTORY_KEYS = ["d_loss", "g_loss", "d_real", "d_fake", "gp", "wasserstein"]
 
 
+@one_vocabulary
 def train_wgan_gp(G, D, loader, num_epochs: int, device, *, lr_g: float = 1e-4, lr_d: float | None = None,
                   beta1: float = 0.0, beta2: float = 0.9, n_critic: int = 5, lambda_gp: float = 10.0,
-                  checkpoint_interval: int = 5, verbose: bool = True, step_fn=wgan_step, seed: int | None = 0,
+                  checkpoint_every: int = 5, sample_every: int | None = None, verbose: bool = True,
+                  step_fn=wgan_step, seed: int | None = 0,
                   amp="auto", channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None,
                   resume_from=None, history: dict | None = None, n_samples: int = 64, log_every: int = 10,
                   dashboard="auto", lr: float | None = None, betas=None, max_minutes: float | None = None) -> dict:
@@ -192,15 +194,17 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, *, lr_g: float = 1e-4, 
     (``step_fn``, default :func:`wgan_step`), so the critic sees each image once per epoch.
     History (one float per generator iteration): ``d_real``, ``d_fake`` (mean critic scores),
     ``gp`` (the penalty without lambda), ``wasserstein`` (d_real - d_fake), ``d_loss``, ``g_loss``;
-    ``samples`` from fixed noise and ``metrics`` (``eval_fn(G)``) every ``checkpoint_interval``
-    epochs, when ``checkpoint_path`` (if given) is also written. ``amp``: bf16 autocast (True,
-    False or "auto"). ``resume_from``: a checkpoint to continue, with this call's settings (see
+    ``samples`` from fixed noise and ``metrics`` (``eval_fn(G)``) every ``sample_every`` epochs (default:
+    ``checkpoint_every``); ``checkpoint_path`` (if given) is written every ``checkpoint_every`` epochs.
+    ``amp``: bf16 autocast (True, False or "auto").
+    ``resume_from``: a checkpoint to continue, with this call's settings (see
     ``course_utils.trainer_kit``). Ctrl-C returns the history so far. ``dashboard``: as in ``train_gan``.
     ``max_minutes``: a time budget: whole epochs, at most ``num_epochs``, while the next still fits
     (``history["time_budget"]`` says where it stopped; lesson 5's CPU setting).
-    Settings use the course's one vocabulary (``lr_g``, ``lr_d``, ``beta1``, ``beta2``); ``lr`` and
-    ``betas`` are the old names, still accepted with a warning.
+    Settings use the course's one vocabulary (``lr_g``, ``lr_d``, ``beta1``, ``beta2``); ``lr``, ``betas`` and
+    ``checkpoint_interval`` are the old names, still accepted with a warning.
     """
+    sample_every = checkpoint_every if sample_every is None else sample_every
     settings = adam_settings("train_wgan_gp", lr_g, lr_d, beta1, beta2, lr=lr, betas=betas)
     run = start_run(G, D, device, "train_wgan_gp", settings=settings, history_keys=HISTORY_KEYS, seed=seed,
                     channels_last=channels_last, n_samples=n_samples, amp=amp, checkpoint_path=checkpoint_path,
@@ -217,7 +221,7 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, *, lr_g: float = 1e-4, 
                                                       run.latent_dim), set(HISTORY_KEYS))
 
     def on_epoch_end(epoch):
-        end_of_epoch(run, epoch, sample_every=checkpoint_interval, checkpoint_every=checkpoint_interval,
+        end_of_epoch(run, epoch, sample_every=sample_every, checkpoint_every=checkpoint_every,
                      eval_fn=eval_fn, verbose=verbose, show=EPOCH_LINE)
 
     return fit_with_dashboard(step, _Groups(loader, n_critic), num_epochs, run, dashboard=dashboard,

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..kit.loop import check_step_result, frozen
-from ..kit.trainer import adam_settings, check_images, end_of_epoch, fit_with_dashboard, start_run
+from ..kit.trainer import adam_settings, check_images, end_of_epoch, fit_with_dashboard, one_vocabulary, start_run
 from ..lesson2.reference import discriminator_loss
 from ..lesson3.trainer import generator_loss
 
@@ -218,9 +218,11 @@ def check_labels(labels, num_classes: int, n: int) -> torch.Tensor:
     return labels
 
 
-def train_conditional_gan(generator, discriminator, train_loader, num_epochs: int, device, lr_g: float = 2e-4,
-                          beta1: float = 0.5, checkpoint_interval: int = 5, verbose: bool = True, *,
-                          lr_d: float | None = None, beta2: float = 0.999, d_step_fn=conditional_d_step,
+@one_vocabulary
+def train_conditional_gan(G, D, loader, num_epochs: int, device, lr_g: float = 2e-4,
+                          beta1: float = 0.5, checkpoint_every: int = 5, verbose: bool = True, *,
+                          lr_d: float | None = None, beta2: float = 0.999, sample_every: int | None = None,
+                          max_minutes: float | None = None, d_step_fn=conditional_d_step,
                           g_step_fn=conditional_g_step, seed: int | None = 0, amp="auto",
                           channels_last: bool | str = "auto", eval_fn=None, checkpoint_path=None,
                           resume_from=None, history: dict | None = None, per_class: int = 8,
@@ -230,13 +232,13 @@ def train_conditional_gan(generator, discriminator, train_loader, num_epochs: in
     The loader yields ``(images, labels)``. Fixed noise: ``per_class`` latent vectors, the same in every
     class row, so the stored samples (``history["samples"]``) and the dashboard show one row per class.
     """
-    G, D = generator, discriminator
+    sample_every = checkpoint_every if sample_every is None else sample_every
     num_classes = check_conditional_models(G, D)
     settings = adam_settings("train_conditional_gan", lr_g, lr_d, beta1, beta2)
     run = start_run(G, D, device, "train_conditional_gan", settings=settings, history_keys=HISTORY_KEYS,
                     seed=seed, channels_last=channels_last, n_samples=per_class, amp=amp,
                     checkpoint_path=checkpoint_path, resume_from=resume_from, history=history,
-                    batch_size=getattr(train_loader, "batch_size", None), verbose=verbose,
+                    batch_size=getattr(loader, "batch_size", None), verbose=verbose,
                     record={"loss": "averaged BCE (chance = log 2)", "num_classes": num_classes})
     run.fixed_z = run.fixed_z.repeat(num_classes, 1)  # (K * per_class, latent_dim): same z in every row
     run.fixed_labels = class_rows(num_classes, per_class).to(run.device)  # (K * per_class,)
@@ -256,12 +258,12 @@ def train_conditional_gan(generator, discriminator, train_loader, num_epochs: in
         return {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
 
     def on_epoch_end(epoch):
-        end_of_epoch(run, epoch, sample_every=checkpoint_interval, checkpoint_every=checkpoint_interval,
+        end_of_epoch(run, epoch, sample_every=sample_every, checkpoint_every=checkpoint_every,
                      eval_fn=eval_fn, verbose=verbose, show=EPOCH_LINE)
 
-    return fit_with_dashboard(step, train_loader, num_epochs, run, dashboard=dashboard, verbose=verbose,
+    return fit_with_dashboard(step, loader, num_epochs, run, dashboard=dashboard, verbose=verbose,
                               on_epoch_end=on_epoch_end, log_every=log_every, desc="train_conditional_gan",
-                              with_labels=True)
+                              with_labels=True, max_minutes=max_minutes)
 
 
 HISTORY_KEYS = ["d_loss", "g_loss", "d_real", "d_fake"]

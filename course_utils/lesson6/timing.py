@@ -22,7 +22,7 @@ def time_conditional_step(steps: int, device, warmup: int = 2) -> float:
     G, D = ConditionalGenerator().to(device), ClassHeadDiscriminator().to(device)
     G.apply(init_weights)
     D.apply(init_weights)
-    options = dict(seed=None, checkpoint_interval=0, verbose=False, dashboard=False, **class_loss_steps(1.0))
+    options = dict(seed=None, checkpoint_every=0, verbose=False, dashboard=False, **class_loss_steps(1.0))
     for n in (warmup, steps):
         images = torch.randint(0, 256, (n * 64, 1, 28, 28), dtype=torch.uint8)
         loader = TensorLoader(images, torch.randint(0, 10, (n * 64,)), batch_size=64, device=device)

@@ -131,7 +131,7 @@ def time_lesson5_iteration(iterations: int, device, warmup: int = 1) -> float:
     G = FlowerGenerator(100, s["width"], image_size=s["image_size"]).to(device)
     D = Critic(s["width"], image_size=s["image_size"]).to(device)
     options = dict(lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9, n_critic=LESSON5["n_critic"], lambda_gp=10.0,
-                   amp=s["amp"], seed=None, checkpoint_interval=0, verbose=False, dashboard=False)
+                   amp=s["amp"], seed=None, checkpoint_every=0, verbose=False, dashboard=False)
     shape, n = (3, s["image_size"], s["image_size"]), LESSON5["n_critic"]
     train_wgan_gp(G, D, random_loader(warmup * n, shape, device), 1, device, **options)
     history = train_wgan_gp(G, D, random_loader(iterations * n, shape, device), 1, device, **options)

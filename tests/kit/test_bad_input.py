@@ -30,7 +30,7 @@ from course_utils.lesson2.ring import ring_loader, toy_models
 from course_utils.lesson4.stability import train_stable_gan
 from course_utils.lesson5.wgan import Critic, FlowerGenerator, train_wgan_gp
 
-FAST = dict(verbose=False, dashboard=False, checkpoint_interval=1, n_samples=4)
+FAST = dict(verbose=False, dashboard=False, checkpoint_every=1, n_samples=4)
 
 
 def _models():

@@ -72,7 +72,7 @@ def plain_train(G, D, loader, seed):
 
 def fast_train(G, D, loader, seed, channels_last=False):
     return train_gan(G, D, loader, 1, "cpu", seed=seed, amp=False, channels_last=channels_last,
-                     checkpoint_interval=0, verbose=False, log_every=4)
+                     checkpoint_every=0, verbose=False, log_every=4)
 
 
 def test_tensor_loader_yields_the_dataloader_batches(data):

@@ -129,7 +129,7 @@ def test_train_gan_on_a_cpu_is_unchanged_by_the_graph_option(monkeypatch):
         torch.manual_seed(0)
         G, D = lesson3_models("cpu")
         histories.append(train_gan(G, D, TensorLoader(images, batch_size=16), 1, "cpu", amp=False,
-                                   channels_last=False, verbose=False, dashboard=False, checkpoint_interval=0,
+                                   channels_last=False, verbose=False, dashboard=False, checkpoint_every=0,
                                    cuda_graphs=mode))
     assert histories[0]["d_loss"] == histories[1]["d_loss"]  # bit-identical
     assert histories[0]["settings"]["cuda_graphs"]["cuda_graphs"] is False

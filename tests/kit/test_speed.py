@@ -166,7 +166,7 @@ def test_train_gan_with_auto_records_and_prints_the_choice(capsys):
     G, D = models()
     images = torch.randint(0, 256, (32, 1, 28, 28), dtype=torch.uint8)
     loader = TensorLoader(images, torch.zeros(32, dtype=torch.long), batch_size=16, seed=0)
-    history = train_gan(G, D, loader, 1, "cpu", checkpoint_interval=0, dashboard=False)
+    history = train_gan(G, D, loader, 1, "cpu", checkpoint_every=0, dashboard=False)
     record = history["settings"]["speed"]
     assert record["source"] == "measured" and set(record["ms_per_pass"]) == set(ALL)
     assert history["settings"]["amp"] == record["amp"]
@@ -183,7 +183,7 @@ def test_a_seeded_run_trains_the_same_whether_the_choice_was_measured_or_cached(
         loader = TensorLoader(images, torch.zeros(32, dtype=torch.long), batch_size=16, seed=0)
         monkeypatch.setattr(speed, "DEFAULT_TIMER",
                             FakeClock(dict(zip(ALL, (10, 20, 300, 300), strict=True)), steps=3, abandoned=ALL[2:]))
-        runs.append(train_gan(G, D, loader, 1, "cpu", checkpoint_interval=0, verbose=False, dashboard=False))
+        runs.append(train_gan(G, D, loader, 1, "cpu", checkpoint_every=0, verbose=False, dashboard=False))
     assert [r["settings"]["speed"]["source"] for r in runs] == ["measured", "cached"]
     assert runs[0]["settings"]["amp"] is False and runs[0]["settings"]["channels_last"] is False
     assert runs[0]["d_loss"] == runs[1]["d_loss"] and runs[0]["g_loss"] == runs[1]["g_loss"]

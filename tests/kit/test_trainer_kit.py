@@ -19,7 +19,7 @@ def _gan(tmp_path, name, epochs, **kw):
     G, D = Generator(latent_dim=8, width=4), Discriminator(width=4)
     path = tmp_path / name
     train_gan(G, D, TensorLoader(images, batch_size=16), epochs, "cpu", verbose=False, dashboard=False,
-              checkpoint_interval=1, n_samples=4, checkpoint_path=path, **kw)
+              checkpoint_every=1, n_samples=4, checkpoint_path=path, **kw)
     return path
 
 
@@ -29,7 +29,7 @@ def _wgan(tmp_path, name, epochs, **kw):
     G, D = FlowerGenerator(latent_dim=8, width=4, image_size=32), Critic(width=4, image_size=32)
     path = tmp_path / name
     train_wgan_gp(G, D, TensorLoader(images, batch_size=8), epochs, "cpu", verbose=False, dashboard=False,
-                  checkpoint_interval=1, n_samples=4, checkpoint_path=path, **kw)
+                  checkpoint_every=1, n_samples=4, checkpoint_path=path, **kw)
     return path
 
 
@@ -40,7 +40,7 @@ def _cgan(tmp_path, name, epochs, **kw):
     G, D = ConditionalGenerator(latent_dim=8, width=4, embed_dim=4), ProjectionDiscriminator(width=4)
     path = tmp_path / name
     train_conditional_gan(G, D, TensorLoader(images, labels, batch_size=16), epochs, "cpu", verbose=False,
-                          dashboard=False, checkpoint_interval=1, per_class=1, checkpoint_path=path, **kw)
+                          dashboard=False, checkpoint_every=1, per_class=1, checkpoint_path=path, **kw)
     return path
 
 
@@ -154,3 +154,69 @@ def test_train_wgan_gp_passes_its_time_budget_to_the_loop(monkeypatch):
     train_wgan_gp(FlowerGenerator(latent_dim=8, width=4, image_size=32), Critic(width=4, image_size=32), loader, 1,
                   "cpu", verbose=False, max_minutes=5)
     assert seen["max_minutes"] == 5
+
+
+# ----------------------------------------------------------------------------- one vocabulary in every trainer
+
+TRAINERS = [train_gan, train_stable_gan, train_wgan_gp, train_conditional_gan]
+VOCABULARY = ("G", "D", "loader", "num_epochs", "device", "lr_g", "lr_d", "beta1", "beta2", "checkpoint_every",
+              "sample_every", "max_minutes", "checkpoint_path", "resume_from", "seed", "amp", "eval_fn",
+              "verbose", "dashboard", "log_every")
+
+
+@pytest.mark.parametrize("trainer", TRAINERS, ids=lambda t: t.__name__)
+def test_every_trainer_takes_the_same_names(trainer):
+    import inspect
+
+    names = list(inspect.signature(trainer).parameters)
+    assert names[:5] == ["G", "D", "loader", "num_epochs", "device"]
+    assert not [n for n in VOCABULARY if n not in names], f"{trainer.__name__} lacks part of the vocabulary"
+    assert not {"generator", "discriminator", "train_loader", "checkpoint_interval"} & set(names)
+
+
+def _tiny_gan(seed=0):
+    torch.manual_seed(seed)
+    return Generator(8, width=4), Discriminator(width=4)
+
+
+def test_old_keyword_names_still_work_with_a_warning_and_give_the_same_run():
+    images = torch.randint(0, 256, (32, 1, 28, 28), dtype=torch.uint8)
+    G1, D1 = _tiny_gan()
+    new = train_gan(G1, D1, TensorLoader(images, batch_size=8, seed=0), 2, "cpu", checkpoint_every=2,
+                    verbose=False, dashboard=False, n_samples=4)
+    G2, D2 = _tiny_gan()
+    with pytest.warns(FutureWarning, match=r"train_gan\(checkpoint_interval=\.\.\.\) is the old name: use "
+                                           r"checkpoint_every and sample_every"):
+        old = train_gan(generator=G2, discriminator=D2, train_loader=TensorLoader(images, batch_size=8, seed=0),
+                        num_epochs=2, device="cpu", checkpoint_interval=2, verbose=False, dashboard=False,
+                        n_samples=4)
+    assert old["d_loss"] == new["d_loss"]
+    assert [s["epoch"] for s in old["samples"]] == [s["epoch"] for s in new["samples"]] == [2]
+
+
+def test_an_old_name_beside_its_new_name_is_refused():
+    G, D = _tiny_gan()
+    loader = TensorLoader(torch.zeros(8, 1, 28, 28, dtype=torch.uint8), batch_size=8)
+    with pytest.raises(TypeError, match="pass only checkpoint_every"):
+        train_gan(G, D, loader, 1, "cpu", checkpoint_every=1, checkpoint_interval=1, verbose=False)
+
+
+def test_sample_every_and_checkpoint_every_are_separate(tmp_path):
+    G, D = _tiny_gan()
+    loader = TensorLoader(torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8), batch_size=8)
+    history = train_gan(G, D, loader, 4, "cpu", checkpoint_every=4, sample_every=1, verbose=False, dashboard=False,
+                        n_samples=4, checkpoint_path=tmp_path / "c.pt")
+    assert [s["epoch"] for s in history["samples"]] == [1, 2, 3, 4]
+    assert load_checkpoint(tmp_path / "c.pt")["history"]["epochs"] == 4
+
+
+def test_train_stable_gan_goes_through_the_kits_fit_path(monkeypatch):
+    seen = []
+    from course_utils.kit import trainer as kit_trainer
+
+    real = kit_trainer.fit_with_dashboard
+    monkeypatch.setattr("course_utils.lesson4.stability.fit_with_dashboard",
+                        lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    G, D = toy_models(seed=0, latent_dim=2, hidden=8)
+    train_stable_gan(G, D, ring_loader(n=64, batch_size=32), 1, "cpu", verbose=False, max_minutes=5)
+    assert seen and seen[0]["max_minutes"] == 5

@@ -90,7 +90,7 @@ def test_freezing_gives_the_same_updates():
 def test_history_contents(tiny_loader):
     G, D = Generator(width=8), Discriminator(width=8)
     calls = []
-    history = train_gan(G, D, tiny_loader, 2, "cpu", checkpoint_interval=1, verbose=False, amp=False,
+    history = train_gan(G, D, tiny_loader, 2, "cpu", checkpoint_every=1, verbose=False, amp=False,
                         eval_fn=lambda g: calls.append(1) or {"score": float(len(calls))}, n_samples=16)
     steps = 2 * len(tiny_loader)
     for key in ("d_loss", "g_loss", "d_real", "d_fake"):
@@ -126,7 +126,7 @@ def test_interrupt_keeps_history(tiny_loader):
         return d_step(D, G, real, opt_d, latent_dim)
 
     history = train_gan(Generator(width=8), Discriminator(width=8), tiny_loader, 3, "cpu", verbose=False,
-                        amp=False, d_step_fn=flaky_d_step, checkpoint_interval=1)
+                        amp=False, d_step_fn=flaky_d_step, checkpoint_every=1)
     assert history["interrupted"] is True
     assert len(history["d_loss"]) == 11  # every finished step is kept
     assert history["epochs"] == 1  # 8 steps per epoch: epoch 2 was cut short
@@ -136,8 +136,8 @@ def test_interrupt_keeps_history(tiny_loader):
 def test_resume_continues_history(tiny_loader, tmp_path):
     G, D = Generator(width=8), Discriminator(width=8)
     ckpt = tmp_path / "run.pt"
-    train_gan(G, D, tiny_loader, 2, "cpu", verbose=False, amp=False, checkpoint_interval=1, checkpoint_path=ckpt)
-    h = train_gan(G, D, tiny_loader, 1, "cpu", verbose=False, amp=False, checkpoint_interval=1, resume_from=ckpt)
+    train_gan(G, D, tiny_loader, 2, "cpu", verbose=False, amp=False, checkpoint_every=1, checkpoint_path=ckpt)
+    h = train_gan(G, D, tiny_loader, 1, "cpu", verbose=False, amp=False, checkpoint_every=1, resume_from=ckpt)
     assert h["epochs"] == 3 and len(h["d_loss"]) == 3 * len(tiny_loader)
 
 

@@ -183,7 +183,7 @@ def test_train_wgan_gp_history(tmp_path):
     loader = TensorLoader(images, batch_size=8)
     G, D = FlowerGenerator(latent_dim=8, width=4, image_size=32), Critic(width=4, image_size=32)
     ckpt = tmp_path / "wgan.pt"
-    history = train_wgan_gp(G, D, loader, 2, "cpu", checkpoint_interval=1, verbose=False,
+    history = train_wgan_gp(G, D, loader, 2, "cpu", checkpoint_every=1, verbose=False,
                             checkpoint_path=ckpt, n_samples=4, beta1=0.0, beta2=0.9)
     steps = 2 * (8 // 5)  # 8 batches per epoch -> 1 generator iteration of 5 critic updates
     for key in ("d_real", "d_fake", "gp", "wasserstein", "d_loss", "g_loss"):
@@ -193,7 +193,7 @@ def test_train_wgan_gp_history(tmp_path):
     assert history["epochs"] == 2 and [s["epoch"] for s in history["samples"]] == [1, 2]
     assert history["settings"]["n_critic"] == 5 and history["settings"]["lambda_gp"] == 10.0
     assert ckpt.is_file()
-    resumed = train_wgan_gp(G, D, loader, 1, "cpu", checkpoint_interval=1, verbose=False, resume_from=ckpt)
+    resumed = train_wgan_gp(G, D, loader, 1, "cpu", checkpoint_every=1, verbose=False, resume_from=ckpt)
     assert resumed["epochs"] == 3
 
 

@@ -152,7 +152,7 @@ def test_trainer_runs_the_students_steps_and_stores_one_row_per_class():
 
     G, D = ConditionalGenerator(latent_dim=8, width=4, embed_dim=4), ProjectionDiscriminator(width=4)
     history = train_conditional_gan(G, D, TensorLoader(images, labels, batch_size=16), 2, "cpu", verbose=False,
-                                    dashboard=False, checkpoint_interval=1, per_class=3, d_step_fn=d_step)
+                                    dashboard=False, checkpoint_every=1, per_class=3, d_step_fn=d_step)
     assert history["epochs"] == 2 and len(history["d_loss"]) == 8 and len(seen) == 8
     assert sorted(torch.cat(seen[:4]).tolist()) == sorted(labels.tolist())  # each image with its own label
     snap = history["samples"][-1]["images"]  # (10 * 3, 1, 28, 28): row k = class k, the same z in each row
@@ -315,7 +315,7 @@ def test_class_loss_steps_train_and_refuse_a_zero_weight():
     images, labels = _tiny()
     G, D = ConditionalGenerator(latent_dim=8, width=4, embed_dim=4), ClassHeadDiscriminator(width=4)
     history = train_conditional_gan(G, D, TensorLoader(images, labels, batch_size=16), 1, "cpu", verbose=False,
-                                    dashboard=False, checkpoint_interval=1, per_class=2, **class_loss_steps(0.5))
+                                    dashboard=False, checkpoint_every=1, per_class=2, **class_loss_steps(0.5))
     assert history["epochs"] == 1 and all(torch.isfinite(torch.tensor(history["g_loss"])))
     with pytest.raises(ValueError, match="class_weight must be > 0"):
         class_loss_steps(0)

@@ -148,7 +148,7 @@ def test_fashion_eval_fn_runs_inside_train_gan(real):
     assert set(eval_fn.floors) == set(metrics.LOWER_IS_BETTER)
     G, D = Generator(), Discriminator()
     loader = TensorLoader(train_x[:64], batch_size=64)
-    history = train_gan(G, D, loader, 1, "cpu", checkpoint_interval=1, eval_fn=eval_fn, verbose=False)
+    history = train_gan(G, D, loader, 1, "cpu", checkpoint_every=1, eval_fn=eval_fn, verbose=False)
     (row,) = history["metrics"]
     assert row["epoch"] == 1 and {"fid", "kid", "coverage", "kl_uniform", "confident"} <= row.keys()
     assert row["fid"] > eval_fn.floors["fid"] and 1 <= row["coverage"] <= 10
