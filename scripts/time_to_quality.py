@@ -33,10 +33,10 @@ from course_utils.kit.env import cpu_name
 from course_utils.kit.sampling import sample
 from course_utils.lesson3.trainer import g_step, train_gan
 from course_utils.measure.metrics import fashion_scores
-from course_utils.measure.records import load_record
+from course_utils.measure.records import load_record, record_path
 from course_utils.tools.forecast import lesson3_models
 
-RECORD = Path(__file__).resolve().parent.parent / "course_utils" / "pretrained" / "tutorial_dcgan_curve.json"
+RECORD = record_path("tutorial_dcgan_curve")
 EMA_DECAY = 0.999
 TIMER = time.perf_counter  # the clock a TrainingClock reads unless given one (tests use a fake)
 

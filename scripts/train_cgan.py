@@ -32,6 +32,7 @@ from course_utils.lesson6.conditional import (
     train_conditional_gan,
 )
 from course_utils.lesson6.control import conditional_eval_fn, control_report
+from course_utils.measure.records import record_path
 
 
 def main(argv=None) -> int:
@@ -105,7 +106,7 @@ def main(argv=None) -> int:
     print(json.dumps(record["quality"], indent=1)[:2000])
     if args.ship:
         shutil.copy(out / "fashion_cgan.pt", PRETRAINED_DIR / "fashion_cgan.pt")
-        shutil.copy(out / "fashion_cgan.json", PRETRAINED_DIR / "fashion_cgan.json")
+        shutil.copy(out / "fashion_cgan.json", record_path("fashion_cgan"))
         shutil.copy(out / "fashion_cgan_history.pt", PRETRAINED_DIR / "histories" / "fashion_cgan.pt")
     return 0
 

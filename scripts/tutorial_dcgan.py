@@ -8,7 +8,7 @@ init), fed by a torchvision Dataset + DataLoader. It writes 10,000 samples (uint
     python scripts/tutorial_dcgan.py --epochs 20 --out runs/tutorial_dcgan_samples.pt
     python scripts/tutorial_dcgan.py --record     # also the curve: FID after each epoch, scoring off the clock
 
-``--record`` writes ``course_utils/pretrained/tutorial_dcgan_curve.json`` (the machine's name, the 20
+``--record`` writes ``course_utils/pretrained/records/tutorial_dcgan_curve.json`` (the machine's name, the 20
 epochs' training time, epoch -> minutes -> FID): the yardstick of ``scripts/benchmark.py --ttq``.
 """
 
@@ -26,8 +26,9 @@ from torch.utils.data import DataLoader
 
 from course_utils import fashion_mnist_dataset, get_device, init_weights, save_checkpoint, seed_everything
 from course_utils.kit.env import cpu_name
+from course_utils.measure.records import record_path
 
-RECORD = Path(__file__).resolve().parent.parent / "course_utils" / "pretrained" / "tutorial_dcgan_curve.json"
+RECORD = record_path("tutorial_dcgan_curve")
 
 
 def tutorial_generator(latent_dim: int = 100, ngf: int = 64) -> nn.Sequential:

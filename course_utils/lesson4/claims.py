@@ -4,7 +4,7 @@ they make a claim; ``python -m course_utils.claims`` calls :data:`PROVIDERS` to 
 Each function returns a list of :class:`~course_utils.claims.Claim` and prints one ``PASS``/``FAIL``
 line per claim. A claim about a run takes the run (a history, a table of seeds) as its argument, so the
 notebook's statement is about the run it just made; the providers make the same runs, or read the
-shipped records (``course_utils/pretrained/*.json``, the shipped histories).
+shipped records (``course_utils/pretrained/records/*.json``, the shipped histories).
 """
 
 from __future__ import annotations

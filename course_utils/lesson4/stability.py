@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..kit.checkpoints import CheckpointError
+from ..kit.loop import fit  # noqa: F401 - the old flat module exposed it
 from ..kit.trainer import adam_settings, end_of_epoch, fit_with_dashboard, start_run
 from ..lesson3.trainer import generator_loss
 from .diagnostics import grad_norm

@@ -13,7 +13,7 @@ Lesson 3's game with one change: both players see a class label ``y`` (0..9, ``F
 * The class term (AC-GAN's auxiliary classifier, Odena et al. 2017): :class:`ClassHeadDiscriminator` also
   names the class of what it sees; the D step teaches that head on real images, the G step rewards fakes
   the head files under the class they were drawn for. Measured here: it lifts the classes the projection
-  game leaves ambiguous (coats, shirts) past the bar (``pretrained/fashion_cgan_levers.json``).
+  game leaves ambiguous (coats, shirts) past the bar (``pretrained/records/fashion_cgan_levers.json``).
 
 ``train_conditional_gan`` is lesson 3's ``train_gan`` with labels: the same kit (progress bar,
 interrupts keep the history, checkpoints, the live dashboard, here one row per class).

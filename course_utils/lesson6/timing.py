@@ -36,3 +36,10 @@ def predict_conditional_training_seconds(num_epochs: int, steps_per_epoch: int, 
     with preserved_rng():
         step_s = time_conditional_step(steps, device)
     return num_epochs * steps_per_epoch * step_s, step_s
+
+
+def lesson6_models(device):
+    """Lesson 6's G and D (the class term's D) on ``device`` (plumbing)."""
+    from .conditional import ClassHeadDiscriminator, ConditionalGenerator
+
+    return ConditionalGenerator().to(device), ClassHeadDiscriminator().to(device)

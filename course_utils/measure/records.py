@@ -1,7 +1,9 @@
-"""The course's measured records (lessons 3-5): runtimes per machine, read from ``pretrained/runtimes.json``.
+"""The one reader of the course's measured records: ``course_utils/pretrained/records/<name>.json``.
 
-Lessons print their runtimes from here (each row names its machine), so prose never carries a
-hand-typed time that another machine would contradict.
+Weights live in ``pretrained/`` (generators), ``pretrained/histories/`` and ``pretrained/classifiers/``; every
+measurement the course ships (each generator's run, the lever sweeps, runtimes per machine, the tutorial's
+curve, GPU epochs) lives beside them in ``pretrained/records/`` and is read here. Lessons print runtimes from
+here (each row names its machine), so prose never carries a hand-typed time another machine would contradict.
 """
 
 from __future__ import annotations
@@ -10,10 +12,27 @@ import json
 
 from ..kit.checkpoints import PRETRAINED_DIR
 
+RECORDS_DIR = PRETRAINED_DIR / "records"
+
+
+def record_path(name: str):
+    """Where the shipped record ``name`` lives (e.g. ``"fashion_dcgan"``: ``pretrained/records/fashion_dcgan.json``)."""
+    return RECORDS_DIR / f"{name}.json"
+
+
+def load_record(name: str) -> dict:
+    """A shipped record, ``pretrained/records/<name>.json`` (e.g. ``"fashion_dcgan_levers"``)."""
+    path = record_path(name)
+    if not path.exists():
+        known = sorted(p.stem for p in RECORDS_DIR.glob("*.json"))
+        raise FileNotFoundError(f"no shipped record {name!r} ({path}); the records are {known}. "
+                                "A fresh clone has them all: git restore course_utils/pretrained")
+    return json.loads(path.read_text())
+
 
 def runtimes(key: str) -> list[dict]:
     """The rows recorded under ``key`` (e.g. ``"lesson05_epoch"``)."""
-    data = json.loads((PRETRAINED_DIR / "runtimes.json").read_text())
+    data = load_record("runtimes")
     if key not in data:
         raise KeyError(f"no runtimes recorded under {key!r}; recorded: {sorted(k for k in data if k != 'note')}")
     return data[key]
@@ -40,13 +59,6 @@ def print_runtimes(key: str, columns: dict) -> None:
         print("  ".join(x.ljust(w) for x, w in zip(c, widths)))
 
 
-def load_record(name: str) -> dict:
-    """A shipped record, ``pretrained/<name>.json`` (e.g. ``"fashion_dcgan_levers"``)."""
-    from ..kit.checkpoints import PRETRAINED_DIR
-
-    return json.loads((PRETRAINED_DIR / f"{name}.json").read_text())
-
-
 def load_levers() -> dict:
-    """The lever sweep behind lesson 6's class term (``pretrained/fashion_cgan_levers.json``)."""
+    """The lever sweep behind lesson 6's class term (``pretrained/records/fashion_cgan_levers.json``)."""
     return load_record("fashion_cgan_levers")

@@ -43,7 +43,9 @@ import torch
 from ..kit.graphs import COMPARE, WARMUP  # noqa: F401 - the old flat module exposed them
 from ..kit.timing import GPU_STEPS, GRAPH_SETUP, duration, gpu_steps, preserved_rng, random_loader  # noqa: F401
 from ..lesson3.timing import lesson3_models, predict_training_seconds, time_lesson3_step  # noqa: F401
-from ..lesson6.timing import predict_conditional_training_seconds, time_conditional_step  # noqa: F401
+from ..lesson4.timing import time_toy_step, toy_step_units
+from ..lesson5.timing import LESSON5, lesson5_models, lesson5_setting, lesson5_training_s, time_lesson5_iteration  # noqa: F401
+from ..lesson6.timing import lesson6_models, predict_conditional_training_seconds, time_conditional_step  # noqa: F401
 
 REFERENCE_STEP_S = 0.070
 """Lesson 3's training step on the README's 2-core Intel Xeon, fp32 (bf16 timed slower there)."""
@@ -53,8 +55,6 @@ REST_S = {3: 3350.0 - 3336.0, 4: 65.0, 5: 291.0 - 172.0 + 60.0, 6: 29.7}
 """The part of lessons 3 and 5 that is not training, on that Xeon (whole notebook minus training)."""
 LESSON3 = {"num_epochs": 50, "steps_per_epoch": 937, "checkpoints": 10, "eval_samples": 2000,
            "real_images_scored": 10_000 + 2_000}
-LESSON5 = {"num_epochs": 15, "iterations_per_epoch": 25, "n_critic": 5, "batch_size": 64,
-           "cpu_num_epochs": 40, "cpu_max_minutes": 30}
 LESSON6 = {"num_epochs": 20, "steps_per_epoch": 937, "checkpoints": 10, "eval_samples": 2000}
 LESSONS = (1, 2, 3, 4, 5, 6)
 
@@ -89,68 +89,24 @@ class Timings:
 
 
 
-def lesson5_setting(device) -> dict:
-    """Lesson 5's full setting for ``device``, as its settings cell picks it (plumbing)."""
-    gpu = torch.device(device).type == "cuda"
-    return {"image_size": 64, "width": 48 if gpu else 32, "amp": "auto",
-            "num_epochs": LESSON5["num_epochs"] if gpu else LESSON5["cpu_num_epochs"],
-            "max_minutes": None if gpu else LESSON5["cpu_max_minutes"]}
 
 
-def lesson5_training_s(iteration_s: float, setting: dict) -> float:
-    """Lesson 5's training time: its epochs, or with ``max_minutes`` the whole epochs that fit (``loop.fit``'s rule)."""
-    epoch_s = LESSON5["iterations_per_epoch"] * iteration_s
-    epochs = setting["num_epochs"]
-    if setting.get("max_minutes"):
-        budget = setting["max_minutes"] * 60
-        epochs = min(epochs, max(1, int(budget // epoch_s)))  # the next epoch would end past the budget
-    return epochs * epoch_s
+
+
+
+
+
+
 
 
 def speed_choices(device, batch_size: int = 64) -> dict:
     """The bf16/channels_last setting each training lesson (3, 5, 6) will use here, measured as its trainer
-    measures it and cached, so the lesson then reuses it (``course_utils.speed``) (plumbing)."""
+    measures it and cached, so the lesson then reuses it (``course_utils.kit.speed``) (plumbing)."""
     from ..kit.speed import choose_speed
-    from ..lesson5.wgan import Critic, FlowerGenerator
-    from ..lesson6.conditional import ClassHeadDiscriminator, ConditionalGenerator
 
-    s = lesson5_setting(device)
     with preserved_rng():
-        models = {3: lesson3_models(device),
-                  5: (FlowerGenerator(100, s["width"], image_size=s["image_size"]).to(device),
-                      Critic(s["width"], image_size=s["image_size"]).to(device)),
-                  6: (ConditionalGenerator().to(device), ClassHeadDiscriminator().to(device))}
+        models = {3: lesson3_models(device), 5: lesson5_models(device), 6: lesson6_models(device)}
         return {lesson: choose_speed(G, D, device, batch_size=batch_size) for lesson, (G, D) in models.items()}
-
-
-def time_lesson5_iteration(iterations: int, device, warmup: int = 1) -> float:
-    """Seconds per ``train_wgan_gp`` generator iteration at lesson 5's setting, after a warm-up (plumbing)."""
-    from ..lesson5.wgan import Critic, FlowerGenerator, train_wgan_gp
-
-    s = lesson5_setting(device)
-    G = FlowerGenerator(100, s["width"], image_size=s["image_size"]).to(device)
-    D = Critic(s["width"], image_size=s["image_size"]).to(device)
-    options = dict(lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9, n_critic=LESSON5["n_critic"], lambda_gp=10.0,
-                   amp=s["amp"], seed=None, checkpoint_every=0, verbose=False, dashboard=False)
-    shape, n = (3, s["image_size"], s["image_size"]), LESSON5["n_critic"]
-    train_wgan_gp(G, D, random_loader(warmup * n, shape, device), 1, device, **options)
-    history = train_wgan_gp(G, D, random_loader(iterations * n, shape, device), 1, device, **options)
-    return history["wall_time_s"] / iterations
-
-
-def time_toy_step(epochs: int = 1) -> float:
-    """Seconds per step of lesson 4's toy GAN (one D and one G step, one thread, as the lesson runs it) (plumbing)."""
-    from ..kit.env import use_threads
-    from ..lesson4.experiments import TOY, settings_for, toy_run
-
-    threads = torch.get_num_threads()
-    use_threads(1)
-    try:
-        start = time.perf_counter()
-        toy_run(settings_for("collapse"), 0, epochs)
-        return (time.perf_counter() - start) / (epochs * TOY["n_points"] // TOY["batch_size"])
-    finally:
-        torch.set_num_threads(threads)
 
 
 def time_evaluation(G, n: int) -> tuple[float, float]:
@@ -216,8 +172,6 @@ def parts(t: Timings, lesson: int) -> dict[str, float]:
     if lesson == 2 and t.toy_step:  # + the optimal-D demo: 3 seeds x 2 Ds x 1,500 D-only steps (half a toy step)
         return {"whole notebook": RECORDED_S[2] * speed, "optimal-D demo": 3 * 2 * 1500 * 0.5 * t.toy_step}
     if lesson == 4 and t.toy_step:
-        from ..lesson4.experiments import toy_step_units
-
         return {"toy runs": toy_step_units() * t.toy_step, "other cells": REST_S[4] * speed}
     if lesson == 6:
         c = LESSON6

@@ -336,13 +336,12 @@ def test_class_term_claims_follow_the_levers_record():
 
 
 def test_levers_record_matches_its_runs_and_the_shipped_generator_passes():
-    import json
 
-    from course_utils.kit.checkpoints import PRETRAINED_DIR
+    from course_utils.measure.records import load_record
 
     for r in load_levers()["runs"]:
         assert r["min_relative"] == min(r["relative"]) and len(r["relative"]) == 10
         assert f"--class-weight {r['class_weight']:g}" in r["command"].replace("1.0", "1")
-    q = json.loads((PRETRAINED_DIR / "fashion_cgan.json").read_text())["quality"]
+    q = load_record("fashion_cgan")["quality"]
     ratios = [a / b for a, b in zip(q["per_class_agreement"], q["classifier_real_accuracy"])]
     assert q["agreement"] >= 0.90 and min(ratios) >= 0.90
