@@ -7,7 +7,7 @@ Each submission is copied into its own temporary folder and run there in quick m
 (``COURSE_QUICK=1``) in a fresh kernel, with a per-cell and a total time limit; a cell that raises
 does not stop the run. The grader then runs, in the same kernel, for every exercise of the lesson:
 the lesson's self-check (the ``check`` expression in the solution's cell metadata), the hidden
-checks of :mod:`course_utils.grading_hidden`, and a check that the exercise's functions and classes
+checks of :mod:`course_utils.grading.hidden`, and a check that the exercise's functions and classes
 were written in the notebook rather than imported from ``course_utils``, with the lesson's other
 exercises replaced by their ``course_utils`` references (so one mistake costs its own points once).
 An exercise scores its points only if all of them pass. Points, ids and checks come from ``solutions/`` (cell metadata
@@ -18,9 +18,9 @@ file stem) into ``--out``; an earlier, different ``gradebook.csv`` there is move
 ``gradebook.<its time>.csv`` first. Exit status 1 when some submission could not be graded at all,
 and before grading anything when no notebook is found or ``--out`` is a file.
 
-This module runs the submissions; :mod:`course_utils.grade_lessons` reads lessons and submissions,
-:mod:`course_utils.grade_kernel` is the part that runs inside the kernel, and
-:mod:`course_utils.grade_report` scores and writes the reports and the gradebook.
+This module runs the submissions; :mod:`course_utils.grading.exercises` reads lessons and submissions,
+:mod:`course_utils.grading.kernel` is the part that runs inside the kernel, and
+:mod:`course_utils.grading.report` scores and writes the reports and the gradebook.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ async def _run_cells(client, nb, run: dict, cell_timeout: float, total_timeout: 
 
 
 async def _grade_exercises(client, nb, lesson: dict, run: dict, cell_timeout: float) -> None:
-    """One grading cell per exercise (see :mod:`course_utils.grade_kernel`); its result into ``run``."""
+    """One grading cell per exercise (see :mod:`course_utils.grading.kernel`); its result into ``run``."""
     from nbformat.v4 import new_code_cell
 
     for ex in lesson["exercises"]:

@@ -2,7 +2,7 @@
 
 ``HIDDEN`` maps an exercise id (the ``exercise.id`` in a solution notebook's cell metadata) to a
 list of functions. Each takes the submission's namespace (a dict: the notebook's globals after it
-ran) and returns a :class:`~course_utils.checking.CheckReport`. They run inside the submission's
+ran) and returns a :class:`~course_utils.kit.checking.CheckReport`. They run inside the submission's
 kernel, after the lesson's own self-check. An exercise with no entry here is graded by its
 self-check plus the grader's generic "written in the notebook, not imported" check.
 

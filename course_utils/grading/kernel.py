@@ -6,7 +6,7 @@ re-imports this module and calls :func:`kernel_grade`, which
 * re-imports the self-check functions (``importlib.reload``) so a notebook that redefines or patches
   them cannot change the verdict;
 * binds the names that the lesson's *other* exercises define to their ``course_utils`` references
-  (:data:`course_utils.grading_hidden.REFERENCES`) for the duration of the checks, so each exercise
+  (:data:`course_utils.grading.hidden.REFERENCES`) for the duration of the checks, so each exercise
   is checked on its own: ``g_step`` with the reference ``generator_loss``, ``wgan_step`` with the
   reference ``gradient_penalty``; the notebook's own objects are put back afterwards;
 * runs the self-check, then (if it passed) the hidden checks, then the "written in the notebook"
@@ -34,7 +34,7 @@ def kernel_spec(lesson: dict, exercise: dict) -> str:
 def kernel_cell(lesson: dict, exercise: dict, nonce: str) -> str:
     """The code of the grader's cell for one exercise (run in the submission's kernel)."""
     spec = kernel_spec(lesson, exercise)
-    return ("__import__('importlib').reload(__import__('importlib').import_module('course_utils.grade_kernel'))"
+    return ("__import__('importlib').reload(__import__('importlib').import_module('course_utils.grading.kernel'))"
             f".kernel_grade(globals(), {spec!r}, {nonce!r})")
 
 
@@ -79,7 +79,7 @@ def _load_checks(spec: dict):
         if real != mod and real.split(".")[0] == "course_utils":  # re-exported: reload where it is defined
             obj = getattr(module(real), getattr(obj, "__name__", name))
         fresh[name] = obj
-    hidden_module = module("course_utils.grading_hidden")
+    hidden_module = module("course_utils.grading.hidden")
     return fresh, hidden_module.HIDDEN.get(spec["id"], []), hidden_module.REFERENCES
 
 

@@ -3,7 +3,7 @@
 :func:`score_exercise` turns the kernel's check results into points and a status (``passed``,
 ``failed``, ``not_implemented``, ``error``, ``timeout``, ``not_graded``); :func:`format_report`
 writes the ``STUDENT.txt`` report; :func:`write_gradebook` the ``gradebook.csv`` (an earlier, different
-one is moved aside first, see :mod:`course_utils.grade_files`).
+one is moved aside first, see :mod:`course_utils.grading.files`).
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def _check_sources(raw_src: Path) -> None:
 def _stage_fashion_archives(root: Path) -> None:
     """Copy the four ``.gz`` archives from ``COURSE_DATA_DIR`` into ``root`` (never extract there).
 
-    The sources are checked first (md5, see :mod:`course_utils.archives`). A copy in ``root`` that
+    The sources are checked first (md5, see :mod:`course_utils.kit.archives`). A copy in ``root`` that
     differs from its source (checksum) is replaced, and the file torchvision extracted from it is
     deleted: torchvision extracts only when an extracted file is missing.
     """

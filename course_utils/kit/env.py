@@ -82,7 +82,7 @@ def bf16_native(device: torch.device) -> bool:
     """True where the hardware computes in bf16 natively: CUDA with bf16, or a CPU with AVX512-BF16/AMX.
 
     A fact about the hardware, not a speed choice: whether bf16 autocast is *faster* depends on the CPU
-    and the model, so the trainers time it (``amp="auto"``, ``course_utils.speed``).
+    and the model, so the trainers time it (``amp="auto"``, ``course_utils.kit.speed``).
     """
     device = torch.device(device)
     if device.type == "cuda":

@@ -1,4 +1,4 @@
-"""Oxford 102 Flowers for lesson 5, under the data policy of :mod:`course_utils.data`.
+"""Oxford 102 Flowers for lesson 5, under the data policy of :mod:`course_utils.kit.data`.
 
 * With ``COURSE_DATA_DIR`` set, ``<dir>/flowers-102`` is read with ``download=False`` (never written).
 * Otherwise torchvision downloads the dataset into the repository's ``data/``.

@@ -5,7 +5,7 @@ function ``step(real) -> dict of 0-dim tensors`` (e.g. ``{"d_loss": ..., "g_loss
 Statistics stay on the device and are copied to the host only every ``log_every`` steps, so a GPU
 never waits for Python. Ctrl-C (or the notebook's interrupt button) stops training and returns the
 history gathered so far; nothing is lost. Checkpoints are the trainers' business
-(``course_utils.trainer_kit``), written from ``on_epoch_end``.
+(``course_utils.kit.trainer``), written from ``on_epoch_end``.
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ def new_history(keys, settings: dict | None = None) -> dict:
 
 
 def autocast_context(device: torch.device, amp: bool) -> contextlib.AbstractContextManager:
-    """bf16 autocast when ``amp`` is True (trainers resolve ``amp="auto"`` by timing: ``course_utils.speed``)."""
+    """bf16 autocast when ``amp`` is True (trainers resolve ``amp="auto"`` by timing: ``course_utils.kit.speed``)."""
     device = torch.device(device)
     if not isinstance(amp, bool):
         raise ValueError(f"autocast_context needs amp True or False, got {amp!r}; a trainer's amp=\"auto\" is "
-                         "decided by course_utils.speed.choose_speed (it times both on this machine)")
+                         "decided by course_utils.kit.speed.choose_speed (it times both on this machine)")
     if not amp:
         return contextlib.nullcontext()
-    # no weight-cast cache on a GPU: a CUDA graph (course_utils.graphs) cannot replay a cache filled outside it
+    # no weight-cast cache on a GPU: a CUDA graph (course_utils.kit.graphs) cannot replay a cache filled outside it
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, cache_enabled=device.type != "cuda")
 
 

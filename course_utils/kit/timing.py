@@ -10,7 +10,7 @@ import torch
 
 from .graphs import COMPARE, WARMUP
 
-GRAPH_SETUP = WARMUP + 2 * COMPARE + 1  # train_gan's steps before its CUDA-graph choice (course_utils.graphs)
+GRAPH_SETUP = WARMUP + 2 * COMPARE + 1  # train_gan's steps before its CUDA-graph choice (course_utils.kit.graphs)
 
 
 GPU_STEPS = 300  # steps timed past that on a GPU, where one step takes about a millisecond

@@ -127,7 +127,7 @@ def apply_settings(opt, lr: float, betas) -> None:
     """Set this call's learning rate and betas on a (restored) optimizer; its moment estimates stay.
 
     A checkpoint from a GPU run with CUDA graphs carries ``capturable=True``; off a CUDA device it is turned
-    off again (``course_utils.graphs`` turns it on where a graph is captured).
+    off again (``course_utils.kit.graphs`` turns it on where a graph is captured).
     """
     for group in opt.param_groups:
         group["lr"], group["betas"] = lr, tuple(betas)
@@ -159,11 +159,11 @@ class Run:
 
 def prepare_models(G, D, device, seed, channels_last, n_samples: int, who: str = "train_gan", *, amp=False,
                    batch_size: int = 64):
-    """Checks, the speed settings (measured here where "auto": ``course_utils.speed``), seeding, memory format
+    """Checks, the speed settings (measured here where "auto": ``course_utils.kit.speed``), seeding, memory format
     and the fixed sampling noise.
 
     Returns ``(device, latent_dim, fixed_z, speed)`` with ``fixed_z`` of shape ``(n_samples, latent_dim)``
-    and ``speed`` a :class:`~course_utils.speed.SpeedChoice`.
+    and ``speed`` a :class:`~course_utils.kit.speed.SpeedChoice`.
     """
     device = check_device(device)
     latent_dim = check_models(G, D, device, who)
@@ -183,7 +183,7 @@ def start_run(G, D, device, who: str, *, settings: dict, history_keys, seed=0, c
     """The shared set-up of every trainer; ``settings`` from :func:`adam_settings`.
 
     ``record``: more settings to keep in ``history["settings"]`` (loss, seed, ...). ``amp`` and
-    ``channels_last``: True/False force, "auto" picks by timing here (``course_utils.speed``; one line
+    ``channels_last``: True/False force, "auto" picks by timing here (``course_utils.kit.speed``; one line
     printed when ``verbose``); ``batch_size``: the loader's, for that timing.
     """
     device, latent_dim, fixed_z, speed = prepare_models(G, D, device, seed, channels_last, n_samples, who, amp=amp,
@@ -228,10 +228,10 @@ def resume(path, G, D, opt_g, opt_d, settings: dict) -> dict:
 
 def fit_with_dashboard(step, loader, num_epochs, run: Run, *, dashboard="auto", verbose=True, cuda_graphs=False,
                        **fit_options):
-    """``loop.fit`` in training mode, with the live dashboard in Jupyter (see ``course_utils.widgets``).
+    """``loop.fit`` in training mode, with the live dashboard in Jupyter (see ``course_utils.kit.widgets``).
 
     ``cuda_graphs``: "auto" or True replays ``step`` as one CUDA graph on a GPU where that is measured
-    faster (``course_utils.graphs``; the choice lands in ``history["settings"]["cuda_graphs"]``).
+    faster (``course_utils.kit.graphs``; the choice lands in ``history["settings"]["cuda_graphs"]``).
     """
     run.G.train()
     run.D.train()

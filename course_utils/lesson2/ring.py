@@ -35,7 +35,7 @@ def ring_data(n: int = 8192, n_modes: int = 8, radius: float = 2.0, std: float =
 
 
 class PointLoader:
-    """Shuffled batches of a tensor of points, like :class:`~course_utils.data.TensorLoader`.
+    """Shuffled batches of a tensor of points, like :class:`~course_utils.kit.data.TensorLoader`.
 
     Yields ``(points (B, 2), modes (B,))``. ``generator`` holds the shuffling state, so a checkpoint
     can store it and a resumed run sees the same batches as an uninterrupted one.
@@ -89,7 +89,7 @@ class ToyGenerator(nn.Module):
 
 class ToyDiscriminator(nn.Module):
     """A point ``(B, 2)`` -> MLP -> one logit ``(B, 1)`` (lesson 4); ``dropout``, ``spectral_norm`` as in
-    :class:`~course_utils.models.Discriminator`."""
+    :class:`~course_utils.lesson2.reference.Discriminator`."""
 
     def __init__(self, hidden: int = 128, dropout: float = 0.0, spectral_norm: bool = False):
         super().__init__()

@@ -27,7 +27,7 @@ from ..measure.verdicts import (  # noqa: F401 - re-exported
 )
 
 # Thresholds and the measurements behind every verdict live in one place, shared with lesson 4's
-# health report: see course_utils.verdicts. The old names stay for code that imported them.
+# health report: see course_utils.measure.verdicts. The old names stay for code that imported them.
 D_FAILING_LOSS = D_TOO_WEAK_LOSS
 MIN_D_FAKE = DOMINANT_D_FAKE
 MAX_SMOOTHED_STD = MAX_SWING
@@ -84,7 +84,7 @@ class Check:
 
 def convergence_checklist(history: dict, window: int | None = None, verbose: bool = True) -> list[Check]:
     """Six checks, each with the number that decided it (lesson 3); the same measurements and
-    thresholds as lesson 4's health report (:mod:`course_utils.verdicts`)."""
+    thresholds as lesson 4's health report (:mod:`course_utils.measure.verdicts`)."""
     window = window or default_window(history)
     m = balance(history, window)
     d_loss = m["d_loss"] - m["floor"]
@@ -120,7 +120,7 @@ VERDICT = {"discriminator dominance": "d_dominant", "vanishing gradient": "d_dom
 def assess_equilibrium(history: dict, window: int | None = None, verbose: bool = True) -> dict:
     """Name the state of the game: d_dominant, d_failing, oscillating, balanced or near_equilibrium (lesson 3).
 
-    Decided by the same findings as lesson 4's health report (:func:`course_utils.verdicts.balance_findings`).
+    Decided by the same findings as lesson 4's health report (:func:`course_utils.measure.verdicts.balance_findings`).
     """
     m = balance(history, window)
     labels = [label for label, _ in balance_findings(m)]

@@ -1,7 +1,7 @@
 """What each lesson claims about its runs, computed (lessons 1-6). The notebooks call these functions where
 they make a claim; ``python -m course_utils.claims`` calls :data:`PROVIDERS` to re-check them all.
 
-Each function returns a list of :class:`~course_utils.claims.Claim` and prints one ``PASS``/``FAIL``
+Each function returns a list of :class:`~course_utils.measure.claims.Claim` and prints one ``PASS``/``FAIL``
 line per claim. A claim about a run takes the run (a history, a table of seeds) as its argument, so the
 notebook's statement is about the run it just made; the providers make the same runs, or read the
 shipped records (``course_utils/pretrained/records/*.json``, the shipped histories).

@@ -67,7 +67,7 @@ def train_gan(G, D, loader, num_epochs: int, device, lr_g: float = 2e-4,
     ``lr_g``), ``d_step_fn``/``g_step_fn`` (your own steps), ``amp`` (bf16 autocast: True, False or
     "auto"), ``eval_fn(G) -> dict`` (a quality metric at each checkpoint), ``checkpoint_path``
     (written atomically every ``checkpoint_every`` epochs), ``resume_from`` (a checkpoint to
-    continue, with this call's settings: see ``course_utils.trainer_kit``), ``dashboard`` (live plots in
+    continue, with this call's settings: see ``course_utils.kit.trainer``), ``dashboard`` (live plots in
     Jupyter: "auto" turns them on in a notebook outside quick mode). History keys: ``d_loss``,
     ``g_loss``, ``d_real`` (D(x) mean), ``d_fake`` (D(G(z)) mean), one float per batch; ``samples``, a
     list of ``{"epoch", "images"}`` from fixed noise every ``sample_every`` epochs (default: ``checkpoint_every``);
@@ -75,7 +75,7 @@ def train_gan(G, D, loader, num_epochs: int, device, lr_g: float = 2e-4,
     Old names still accepted, with a warning: ``learning_rate`` (``lr_g`` and ``lr_d``), ``generator``,
     ``discriminator``, ``train_loader``, ``checkpoint_interval`` (``checkpoint_every`` and ``sample_every``).
     ``cuda_graphs``: on a GPU, "auto" replays each step as one CUDA graph when that is measured faster
-    (``course_utils.graphs``; your steps must do the same work on every call); False turns it off.
+    (``course_utils.kit.graphs``; your steps must do the same work on every call); False turns it off.
     """
     sample_every = checkpoint_every if sample_every is None else sample_every
     settings = adam_settings("train_gan", lr_g, lr_d, beta1, beta2, learning_rate=learning_rate)

@@ -1,4 +1,4 @@
-"""Self-checks for the exercises of lesson 4. Each returns a :class:`~course_utils.checking.CheckReport`.
+"""Self-checks for the exercises of lesson 4. Each returns a :class:`~course_utils.kit.checking.CheckReport`.
 
 Each check compares the student's function with the reference and, when it differs, with the
 typical mistakes (smoothing the fake targets too, noise on real images only, a norm per parameter

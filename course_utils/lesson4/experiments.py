@@ -2,7 +2,7 @@
 
 Every toy experiment of lesson 4 runs once per seed (a run takes seconds), tables show the median and
 the range over seeds, and a verdict is stated only when it holds on every seed
-(:mod:`course_utils.lesson_claims` states them; ``python -m course_utils.claims --lesson 4`` re-runs
+(:mod:`course_utils.tools.claims` states them; ``python -m course_utils.claims --lesson 4`` re-runs
 them). The same functions serve the notebook and the command, so the two cannot drift.
 """
 

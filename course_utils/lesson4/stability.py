@@ -158,7 +158,7 @@ def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-
     fixed-noise samples and ``eval_fn(G)`` into the history; every ``checkpoint_every`` epochs: a
     checkpoint at ``checkpoint_path`` (``{epoch}`` in it, e.g. ``"runs/x_{epoch:03d}.pt"``, keeps one
     file per checkpoint). ``resume_from``: continue a checkpoint for ``num_epochs`` more epochs with
-    *this* call's settings (the course's resume rule, see ``course_utils.trainer_kit``). History keys:
+    *this* call's settings (the course's resume rule, see ``course_utils.kit.trainer``). History keys:
     ``d_loss, g_loss, d_real, d_fake, d_grad, g_grad, noise_std`` per batch (``d_grad`` is NaN on
     batches where D was not updated). ``d_loss_fn(real_logits, fake_logits, label_smoothing)`` and
     ``noise_fn(real, fake, std)``: your ``smoothed_d_loss`` and ``instance_noise`` (lesson 4's exercises)

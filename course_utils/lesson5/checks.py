@@ -1,4 +1,4 @@
-"""Self-checks for lesson 5 (WGAN-GP). Each returns a :class:`~course_utils.checking.CheckReport`.
+"""Self-checks for lesson 5 (WGAN-GP). Each returns a :class:`~course_utils.kit.checking.CheckReport`.
 
 The gradient-penalty check uses probe critics whose input gradient is known exactly (a linear
 critic ``D(x) = <a, x>`` has gradient ``a`` at every point), so the penalty has one right value,

@@ -198,7 +198,7 @@ def train_wgan_gp(G, D, loader, num_epochs: int, device, *, lr_g: float = 1e-4, 
     ``checkpoint_every``); ``checkpoint_path`` (if given) is written every ``checkpoint_every`` epochs.
     ``amp``: bf16 autocast (True, False or "auto").
     ``resume_from``: a checkpoint to continue, with this call's settings (see
-    ``course_utils.trainer_kit``). Ctrl-C returns the history so far. ``dashboard``: as in ``train_gan``.
+    ``course_utils.kit.trainer``). Ctrl-C returns the history so far. ``dashboard``: as in ``train_gan``.
     ``max_minutes``: a time budget: whole epochs, at most ``num_epochs``, while the next still fits
     (``history["time_budget"]`` says where it stopped; lesson 5's CPU setting).
     Settings use the course's one vocabulary (``lr_g``, ``lr_d``, ``beta1``, ``beta2``); ``lr``, ``betas`` and

@@ -1,4 +1,4 @@
-"""Self-checks of lesson 6 (a conditional GAN). Each returns a :class:`~course_utils.checking.CheckReport`.
+"""Self-checks of lesson 6 (a conditional GAN). Each returns a :class:`~course_utils.kit.checking.CheckReport`.
 
 They name the usual mistakes: the label is ignored (changing ``y`` changes nothing), wrong shape or
 range, D ignores the label, fake labels that are not uniform or not the same for G and D, real images

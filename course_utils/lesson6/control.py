@@ -1,6 +1,6 @@
 """Measuring a conditional generator's control (lesson 6): did we get the class we asked for, and how good is it?
 
-The course classifier (``course_utils.metrics``) labels each sample; **agreement** is the share of
+The course classifier (``course_utils.measure.metrics``) labels each sample; **agreement** is the share of
 samples it puts in the requested class. The classifier is not perfect (it confuses shirts with
 T-shirts, pullovers and coats on *real* test images), so each class is judged against the
 classifier's own accuracy on real test images of that class (:func:`real_class_accuracy`): a class

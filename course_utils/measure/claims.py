@@ -4,7 +4,7 @@ A lesson states a claim with :func:`claim`: the sentence, whether it holds, and 
 on, all computed from the run the notebook just made (or a shipped record). The cell prints ``PASS``
 or ``FAIL`` next to the sentence, so prose never carries a hand-typed number that a new machine or
 seed could contradict. The functions that compute each lesson's claims live with the lesson's idea
-(:mod:`course_utils.lesson_claims`); this module is the toolkit and the command that re-checks them:
+(:mod:`course_utils.tools.claims`); this module is the toolkit and the command that re-checks them:
 
     python -m course_utils.claims              # every claim that fits on 2 CPU cores, at full settings
     python -m course_utils.claims --quick      # what fits in CI (the test suite runs this)

@@ -84,7 +84,7 @@ def check_images(images, strict_range: bool = True) -> torch.Tensor:
         raise TypeError(f"expected a torch.Tensor of images, got {type(images).__name__}")
     if images.dtype == torch.uint8:
         raise TypeError("got uint8 images (range [0, 255]); convert them to floats in [-1, 1] with "
-                        "course_utils.data.to_unit_range(images)")
+                        "course_utils.kit.data.to_unit_range(images)")
     if not images.is_floating_point():
         raise TypeError(f"expected float images in [-1, 1], got dtype {images.dtype}")
     if images.dim() == 3 and tuple(images.shape[1:]) == (28, 28):

@@ -1,7 +1,7 @@
 """One diagnosis of the game's balance for lessons 3 and 4: every threshold, once, with its reason.
 
-Lesson 3's convergence checklist and equilibrium verdict (:mod:`course_utils.analysis`) and lesson 4's
-health report (:mod:`course_utils.diagnostics`) read these constants and these measurements, so they
+Lesson 3's convergence checklist and equilibrium verdict (:mod:`course_utils.lesson3.analysis`) and lesson 4's
+health report (:mod:`course_utils.lesson4.diagnostics`) read these constants and these measurements, so they
 agree on any history. All loss thresholds use the course's averaged BCE (chance = log 2 ~ 0.693).
 """
 

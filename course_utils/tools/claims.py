@@ -4,7 +4,7 @@ A lesson states a claim with :func:`claim`: the sentence, whether it holds, and 
 on, all computed from the run the notebook just made (or a shipped record). The cell prints ``PASS``
 or ``FAIL`` next to the sentence, so prose never carries a hand-typed number that a new machine or
 seed could contradict. The functions that compute each lesson's claims live with the lesson's idea
-(:mod:`course_utils.lesson_claims`); this module is the toolkit and the command that re-checks them:
+(:mod:`course_utils.tools.claims`); this module is the toolkit and the command that re-checks them:
 
     python -m course_utils.claims              # every claim that fits on 2 CPU cores, at full settings
     python -m course_utils.claims --quick      # what fits in CI (the test suite runs this)
@@ -33,7 +33,7 @@ from ..measure.claims import FAIL, Claim, print_table
 
 
 def check_lessons(lessons, quick: bool) -> list[Claim]:
-    """Every claim of the given lessons (see :data:`course_utils.lesson_claims.PROVIDERS`)."""
+    """Every claim of the given lessons (see :data:`course_utils.tools.claims.PROVIDERS`)."""
     pass
 
     found = []
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     try:
         found = check_lessons(args.lesson or sorted(PROVIDERS), args.quick)
     except ValueError as exc:
-        print(f"course_utils.claims: {exc}", file=sys.stderr)
+        print(f"course_utils.measure.claims: {exc}", file=sys.stderr)
         return 2
     torch.set_num_threads(threads)
     print()

@@ -4,7 +4,7 @@ One line per check: Python, torch and torchvision against what the course suppor
 speed settings the lessons will use, the data (Fashion-MNIST, Oxford 102 Flowers: found where,
 which files missing), whether ``data/`` and ``runs/`` are writable, the widget packages, quick mode.
 Then it times a few training steps of lessons 3 and 5 (their own code path, see
-:mod:`course_utils.forecast`) and predicts each lesson's full run on this machine.
+:mod:`course_utils.tools.forecast`) and predicts each lesson's full run on this machine.
 
 Every problem is one line that names the fix: ``WARN`` (a lesson runs, but worse or slower) or
 ``FAIL`` (a lesson cannot run); the exit status is 1 when any line is ``FAIL``.
@@ -13,7 +13,7 @@ Every problem is one line that names the fix: ``WARN`` (a lesson runs, but worse
     python -m course_utils.doctor --short    # only the problems and the predictions
     python -m course_utils.doctor --steps 5  # time fewer steps (faster, noisier)
 
-From a notebook: ``course_utils.doctor.report(short=True)`` (returns the exit status).
+From a notebook: ``course_utils.tools.doctor.report(short=True)`` (returns the exit status).
 """
 
 from __future__ import annotations
@@ -148,7 +148,8 @@ def check_speed(device: torch.device, choices: dict | None = None) -> list[Line]
                           "training and make the timings below pessimistic",
                           "close them, then run the doctor again"))
     if threads > cores:
-        lines.append(_warn(f"{threads} threads on {cores} cores", "course_utils.env.use_threads() (every usable core)"))
+        lines.append(_warn(f"{threads} threads on {cores} cores",
+                           "course_utils.kit.env.use_threads() (every usable core)"))
     return lines
 
 
@@ -180,7 +181,7 @@ def busy_cpu_line(t: Timings, steps: int, load: float) -> Line | None:
     total = forecast.duration(sum(lesson3.values()))
     return _warn(f"with the machine busy, 1 thread ran lesson 3's step in {single * 1000:.0f} ms against "
                  f"{t.lesson3_step * 1000:.0f} ms with {threads} (lesson 3 would take ~{total})",
-                 "close the other programs, or run course_utils.env.use_threads(1) in the lesson's first cell")
+                 "close the other programs, or run course_utils.kit.env.use_threads(1) in the lesson's first cell")
 
 
 def check_writable() -> list[Line]:
@@ -311,7 +312,7 @@ def timing_lines(steps: int, timer=None, load: float = 0.0) -> list[Line]:
 def report(short: bool = False, steps: int | None = None, timer=None) -> int:
     """Print the checks and predictions (``short``: only problems and predictions); return the exit status.
 
-    Plumbing: used by ``main`` and by lesson 1 (``course_utils.doctor.report(short=True)``). ``steps``:
+    Plumbing: used by ``main`` and by lesson 1 (``course_utils.tools.doctor.report(short=True)``). ``steps``:
     lesson-3 steps timed (default 25; 5 in quick mode). ``timer``: see :func:`forecast.predict_lesson_seconds`.
     """
     steps = steps if steps is not None else quick(25, 5)

@@ -69,7 +69,7 @@ if hosted:  # downloads and saved models go next to the notebook (Colab: /conten
     os.environ.setdefault("COURSE_RUNS_DIR", "runs")
 if colab_output is not None:
     colab_output.enable_custom_widget_manager()  # the sliders and the live dashboard need it on Colab
-    os.environ["COURSE_WIDGETS"] = "1"  # tells course_utils.widgets that widgets will show
+    os.environ["COURSE_WIDGETS"] = "1"  # tells course_utils.kit.widgets that widgets will show
     done.append("enabled the widget manager")
 if done:
     print(("Colab" if colab_output is not None else "Kaggle") + ": " + "; ".join(done))
@@ -172,6 +172,6 @@ def setup_cell_source(url: str | None = None) -> str:
 
 
 def setup_cell(url: str | None = None) -> dict:
-    """The first cell of every generated lesson, as a notebook cell (plumbing for ``course_utils.lessons``)."""
+    """The first cell of every generated lesson, as a notebook cell (plumbing for ``course_utils.tools.lessons``)."""
     return {"cell_type": "code", "execution_count": None, "id": SETUP_CELL_ID,
             "metadata": {"tags": [SETUP_CELL_ID]}, "outputs": [], "source": setup_cell_source(url)}

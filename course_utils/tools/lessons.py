@@ -10,7 +10,7 @@ Each lesson records the sha256 of its generated content (``metadata["course"]["g
 computed with that field left out). A lesson edited since it was generated is not overwritten: the
 generator says so and exits 1, unless ``--force``.
 
-Every lesson starts with the setup cell of :mod:`course_utils.hosted` (it installs ``course_utils`` on
+Every lesson starts with the setup cell of :mod:`course_utils.tools.hosted` (it installs ``course_utils`` on
 Colab and Kaggle, and does nothing locally). Lessons carry what JupyterLab adds to a notebook it
 opens (cell ids, ``kernelspec``, the kernel's full ``language_info``), so that opening one does not
 mark it modified (see :data:`LANGUAGE_INFO`).
@@ -245,7 +245,7 @@ def main(argv=None, root: Path = ROOT) -> int:
     try:
         files = plan(root)
     except (SourceError, MarkerError) as exc:
-        print(f"course_utils.lessons: {exc}", file=sys.stderr)
+        print(f"course_utils.tools.lessons: {exc}", file=sys.stderr)
         return 1
     return _check(files, root) if args.check else _write(files, root, args.force)
 

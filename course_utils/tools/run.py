@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     try:
         sources = cell_sources(args.notebook)  # before anything is created
     except NotebookError as exc:
-        print(f"course_utils.run: {exc}", file=sys.stderr)
+        print(f"course_utils.tools.run: {exc}", file=sys.stderr)
         return 2
     if args.quick:
         os.environ["COURSE_QUICK"] = "1"
