@@ -4,7 +4,7 @@ After every G step, ``ema_update(G_ema, G, decay)`` moves each EMA weight a ``1 
 (decay 0.999 averages about the last 1,000 steps). With BatchNorm in G, the EMA's weights are not the
 weights that produced G's running statistics: ``recompute_bn(G_ema, batches)`` gives the EMA its own,
 averaged over a few batches of fresh ``z`` (copying G's statistics measured *worse* than the raw G).
-Measured for lesson 3 by ``scripts/ema_bn.py``, for lesson 5's CPU setting by ``scripts/train_flowers.py``.
+Measured for lesson 3 by ``scripts/bench/ema_bn.py``, for lesson 5's CPU setting by ``scripts/train/train_flowers.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Measured sample quality for Fashion-MNIST (lessons 3 and 4): scores in a classifier's feature space.
 
-A small CNN trained on the real training set (``scripts/train_classifier.py``; weights and test
+A small CNN trained on the real training set (``scripts/train/train_classifier.py``; weights and test
 accuracy shipped in ``pretrained/classifiers/``) turns images into 128 features and 10 class
 probabilities. In that space we measure, against the real **test** set:
 
@@ -68,7 +68,7 @@ def load_classifier(path: str | Path = CLASSIFIER_PATH) -> FashionClassifier:
     """The shipped classifier, on CPU in eval mode (read with ``weights_only=True``)."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"no classifier at {path}: run `python scripts/train_classifier.py` "
+        raise CheckpointError(f"no classifier at {path}: run `python scripts/train/train_classifier.py` "
                               "from the repository root to train it (a few minutes on a CPU)")
     model = FashionClassifier()
     load_checkpoint(path, state_dict=model)

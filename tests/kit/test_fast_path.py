@@ -3,7 +3,7 @@
 Plain path: torchvision's FashionMNIST (ToTensor + Normalize per image) in a DataLoader, the default
 ``torch.optim.Adam`` and ``.item()`` after every step. Fast path: the whole set as one tensor,
 shuffled index batches, fused Adam, statistics read every ``log_every`` steps. Same seed, same
-data, same order -> the same losses. Timings are measured by ``scripts/benchmark.py``, never here.
+data, same order -> the same losses. Timings are measured by ``scripts/bench/benchmark.py``, never here.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 * every function the docs name in code (``health_report(history)``, ``course_utils.last_history()``,
   ``python -m course_utils.run``) exists, in README.md and in the docs its notes moved to (CONTRIBUTING.md,
   docs/instructors.md, docs/performance.md), and modules are named by their new paths, not the old flat aliases;
-* every file the docs name (``scripts/gpu_epoch.py``, ``tests/grading/test_grade.py``) exists;
+* every file the docs name (``scripts/bench/gpu_epoch.py``, ``tests/grading/test_grade.py``) exists;
 * every glossary term links to a lesson notebook that exists;
 * every relative link (and ``#anchor``) in README.md, CONTRIBUTING.md and docs/*.md resolves;
 * the README is a front page: at most :data:`README_MAX_LINES` lines, the two ``course.py`` commands, one course

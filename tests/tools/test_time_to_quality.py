@@ -1,4 +1,4 @@
-"""scripts/time_to_quality.py (``benchmark.py --ttq``): the clock, the schedule, the verdict, one tiny real run."""
+"""scripts/bench/time_to_quality.py (``benchmark.py --ttq``): the clock, schedule, verdict, one tiny real run."""
 
 import importlib.util
 import json
@@ -11,8 +11,8 @@ import torch
 from course_utils import load_generator
 from course_utils.kit.env import cpu_name
 
-SCRIPTS = Path(__file__).parents[2] / "scripts"
-sys.path.insert(0, str(SCRIPTS))
+SCRIPTS = Path(__file__).parents[2] / "scripts" / "bench"
+sys.path[:0] = [str(SCRIPTS), str(SCRIPTS.parent / "train")]
 _spec = importlib.util.spec_from_file_location("time_to_quality", SCRIPTS / "time_to_quality.py")
 ttq = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ttq)

@@ -1,7 +1,7 @@
 """Score the shipped lesson-3 generator against the tutorial-style DCGAN baseline, same metric.
 
-    python scripts/tutorial_dcgan.py --epochs 20 --out runs/tutorial_dcgan_samples.pt   # a GPU helps
-    python scripts/compare_quality.py runs/tutorial_dcgan_samples.pt
+    python scripts/train/tutorial_dcgan.py --epochs 20 --out runs/tutorial_dcgan_samples.pt   # a GPU helps
+    python scripts/bench/compare_quality.py runs/tutorial_dcgan_samples.pt
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from course_utils.measure.metrics import fashion_scores
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("baseline", help="samples written by scripts/tutorial_dcgan.py")
+    parser.add_argument("baseline", help="samples written by scripts/train/tutorial_dcgan.py")
     parser.add_argument("--generator", default="fashion_dcgan")
     args = parser.parse_args()
     baseline = load_checkpoint(args.baseline)["images"].float() / 127.5 - 1  # uint8 -> [-1, 1]

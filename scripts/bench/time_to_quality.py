@@ -1,7 +1,7 @@
 """Time to quality: lesson 3's default path against the PyTorch tutorial's DCGAN, same minutes, same metric.
 
-    python scripts/tutorial_dcgan.py --record          # once per machine: the tutorial's 20-epoch curve
-    python scripts/benchmark.py --ttq --minutes 9 --out runs/ttq
+    python scripts/train/tutorial_dcgan.py --record          # once per machine: the tutorial's 20-epoch curve
+    python scripts/bench/benchmark.py --ttq --minutes 9 --out runs/ttq
 
 Both paths train for ``--minutes`` of wall time, one after the other (never side by side: they would
 share the CPU); scoring is paused out of the clock. Every ``--score-every`` minutes of training each
@@ -14,7 +14,7 @@ target of a third of the tutorial's 20-epoch wall time.
   picked by measurement, CUDA graphs where they time faster), plus the EMA of G the lesson ships
   (decay 0.999, its own BatchNorm statistics); both the raw G and the EMA are scored, and the better
   one at the end is written to ``DIR/generator.pt`` (``load_generator(path)`` reads it).
-* **tutorial**: ``scripts/tutorial_dcgan.py`` (the tutorial's architecture, BCELoss, batch 128,
+* **tutorial**: ``scripts/train/tutorial_dcgan.py`` (the tutorial's architecture, BCELoss, batch 128,
   a torchvision ``DataLoader``), its loop unchanged.
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -30,11 +31,12 @@ import torch
 from course_utils import export_generator, fashion_mnist_loader
 from course_utils.kit.ema import ema_copy, ema_update, recompute_bn
 from course_utils.kit.env import cpu_name
-from course_utils.kit.sampling import sample
 from course_utils.lesson3.trainer import g_step, train_gan
-from course_utils.measure.metrics import fashion_scores
 from course_utils.measure.records import load_record, record_path
 from course_utils.tools.forecast import lesson3_models
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+from tutorial_dcgan import fid_of  # noqa: E402 - the course metric, one definition for both scripts
 
 RECORD = record_path("tutorial_dcgan_curve")
 EMA_DECAY = 0.999
@@ -96,11 +98,6 @@ class TrainingClock:
         self._resumed = self.timer()  # the scoring is not training time
         if self.trained >= self.budget:
             raise StopTraining
-
-
-def fid_of(G, n: int) -> float:
-    """The course metric: FID of ``n`` samples of G (features of the course classifier), latent seed 0."""
-    return round(fashion_scores(sample(G, n, seed=0), strict_range=False)["fid"], 2)
 
 
 def lesson_path(minutes: float, every: float, n: int, device, seed: int = 0, chunk: int = 25):
@@ -171,14 +168,14 @@ def run(minutes: float, out: str, every: float | None = None, n: int = 10_000, d
     if not tutorial and (curve is None or curve["machine"] != machine):
         raise SystemExit(f"--lesson-only compares with the tutorial's curve recorded on this machine ({machine}); "
                          f"{'there is none' if curve is None else 'the recorded one is from ' + curve['machine']}: "
-                         "run `python scripts/tutorial_dcgan.py --record` first, or drop --lesson-only")
+                         "run `python scripts/train/tutorial_dcgan.py --record` first, or drop --lesson-only")
     print(f"\ntime to quality on {machine}: {minutes:g} minutes per path, scored every {every:g} min "
           f"(FID of {n:,} samples, the course metric)", flush=True)
     print("lesson path (train_gan, lesson 3's settings and defaults, EMA 0.999 of G):", flush=True)
     lesson_rows, G, G_ema = lesson_path(minutes, every, n, device, chunk=chunk)
     tutorial_rows = []
     if tutorial:
-        print("tutorial DCGAN (scripts/tutorial_dcgan.py):", flush=True)
+        print("tutorial DCGAN (scripts/train/tutorial_dcgan.py):", flush=True)
         tutorial_rows = tutorial_path(minutes, every, n, device)
     final = lesson_rows[-1]
     kept, name = (G_ema, "ema") if final["ema"] <= final["raw"] else (G, "raw")
@@ -202,7 +199,7 @@ def report(result: dict, curve: dict | None) -> None:
         tut = f"{tutorial[i]['fid']:9.2f}" if i < len(tutorial) else f"{'-':>9}"
         print(f"{row['minutes']:8.2f} {row['raw']:11.2f} {row['ema']:11.2f} {tut}")
     if curve is None:
-        print("no recorded tutorial curve on this machine: run `python scripts/tutorial_dcgan.py --record` once")
+        print("no recorded tutorial curve on this machine: run `python scripts/train/tutorial_dcgan.py --record` once")
         base = load_record("fashion_dcgan")["quality"]["baseline_tutorial_dcgan_20_epochs"]
         target = base["fid"]
         best = min(first_reaching(lesson, key, target) or float("inf") for key in ("raw", "ema"))

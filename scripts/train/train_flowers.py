@@ -1,6 +1,6 @@
 """Train the shipped WGAN-GP flowers generators (lesson 5) and record how.
 
-    PYTHONPATH=. COURSE_DATA_DIR=... python scripts/train_flowers.py --image-size 64 --width 48 \
+    PYTHONPATH=. COURSE_DATA_DIR=... python scripts/train/train_flowers.py --image-size 64 --width 48 \
         --minutes 6 --out OUTDIR --name flowers_wgan_gp
 
 ``--minutes`` sets the epoch count from a timed 2-epoch probe (rounded down to a multiple of 5);
@@ -156,7 +156,7 @@ def main(argv=None):
     keep = sorted({snaps[round(i * (len(snaps) - 1) / 9)]["epoch"] for i in range(10)}) if snaps else []
     snapshots = {s["epoch"]: s["images"].add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
                  for s in snaps if s["epoch"] in keep}
-    command = "PYTHONPATH=. python " + " ".join(["scripts/train_flowers.py", *(argv or sys.argv[1:])])
+    command = "PYTHONPATH=. python " + " ".join(["scripts/train/train_flowers.py", *(argv or sys.argv[1:])])
     meta = dict(command=command, seed=args.seed, epochs=history["epochs"], wall_time_s=round(wall, 1),
                 seconds_per_epoch=round(wall / history["epochs"], 3), hardware=hardware(device),
                 torch=str(torch.__version__), image_size=args.image_size, width=args.width, amp=str(args.amp),

@@ -2,10 +2,10 @@
 
 Run by hand from the repository root (real data, e.g. ``COURSE_DATA_DIR`` set)::
 
-    python scripts/benchmark.py                 # steps/s of both paths, their ratio, the ceiling (~3 min)
-    python scripts/benchmark.py --ablation      # also each change of the fast path added one at a time
-    python scripts/benchmark.py --ttq --minutes 9 --out runs/ttq   # time to quality instead (2 x 9 min + scoring)
-    python scripts/benchmark.py --ttq --lesson-only --minutes 27    # only the lesson path, vs the recorded curve
+    python scripts/bench/benchmark.py                 # steps/s of both paths, their ratio, the ceiling (~3 min)
+    python scripts/bench/benchmark.py --ablation      # also each change of the fast path added one at a time
+    python scripts/bench/benchmark.py --ttq --minutes 9 --out runs/ttq   # time to quality instead (2 x 9 min + scoring)
+    python scripts/bench/benchmark.py --ttq --lesson-only --minutes 27    # only the lesson path, vs the recorded curve
 
 Both paths train the same models (``Generator``/``Discriminator``, width 64, DCGAN init) with the
 same batch size, learning rate, losses and updates (``d_step``/``g_step``); only the plumbing differs:
@@ -26,7 +26,7 @@ change that keeps the model, the batch size and the update can be faster than th
 
 ``--ttq``: lesson 3's default path and the PyTorch tutorial's DCGAN, each trained for ``--minutes`` and
 scored on a fixed schedule with the course metric, next to the tutorial's recorded 20-epoch curve on this
-machine (``scripts/time_to_quality.py`` says how).
+machine (``scripts/bench/time_to_quality.py`` says how).
 
 Rounds alternate between the paths; the fastest round of each (and the median) is reported, because
 the CPU may be shared.
@@ -47,7 +47,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from course_utils.kit.data import fashion_mnist_dataset, fashion_mnist_loader  # noqa: E402
 from course_utils.kit.env import cpu_name, get_device, seed_everything  # noqa: E402

@@ -3,7 +3,7 @@
 Run from the repository root (the real data, e.g. COURSE_DATA_DIR set). Measured: 4 epochs took
 26 min wall (about 12 CPU-minutes) on a 2-core Xeon shared with other jobs; 91.7% test accuracy::
 
-    python scripts/train_classifier.py            # writes course_utils/pretrained/classifiers/
+    python scripts/train/train_classifier.py            # writes course_utils/pretrained/classifiers/
 
 It trains :class:`course_utils.measure.metrics.FashionClassifier` on the 60,000 training images, measures
 its accuracy on the 10,000 test images, and writes ``fashion_classifier.pt`` (state dict, atomic
@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from course_utils.kit.checkpoints import save_checkpoint  # noqa: E402
 from course_utils.kit.data import TensorLoader, fashion_mnist_tensors, to_unit_range  # noqa: E402
@@ -94,7 +94,7 @@ def main(argv=None) -> None:
         "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
         "train_time_s": round(train_time, 1), "train_cpu_time_s": round(cpu_time, 1),
         "load_average_1m": round(os.getloadavg()[0], 2),  # > threads: the CPU was shared, wall time inflated
-        "command": "python " + shlex.join(["scripts/train_classifier.py", *(argv or sys.argv[1:])]),
+        "command": "python " + shlex.join(["scripts/train/train_classifier.py", *(argv or sys.argv[1:])]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "torch": torch.__version__,
         "hardware": f"{cpu_name()}, {torch.get_num_threads()} threads ({platform.machine()})",
     }

@@ -1,6 +1,6 @@
 """Issue 14, lever "generator EMA done right for BatchNorm": does an EMA of lesson 3's G beat the raw G?
 
-    PYTHONPATH=. COURSE_DATA_DIR=... python scripts/ema_bn.py --epochs 8 --out runs/ema_bn.json
+    PYTHONPATH=. COURSE_DATA_DIR=... python scripts/bench/ema_bn.py --epochs 8 --out runs/ema_bn.json
 
 Trains lesson 3's default path (train_gan, its models and settings, ``--seed``) and after every G step updates
 exponential moving averages of G's weights (on a GPU inside the step's CUDA graph: the step count lives on the
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     history = train_gan(G, D, loader, args.epochs, device, seed=args.seed, checkpoint_every=args.score_every,
                         eval_fn=eval_fn, g_step_fn=g_step_with_ema, verbose=False)
     used = sys.argv[1:] if argv is None else argv
-    record = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python scripts/ema_bn.py", *used]),
+    record = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python scripts/bench/ema_bn.py", *used]),
               "machine": cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(),
               "samples": args.samples, "bn_batches": args.bn_batches, "epochs": history["epochs"], "seed": args.seed,
               "cuda_graphs": history["settings"].get("cuda_graphs"),

@@ -1,6 +1,6 @@
 """Train the shipped conditional generator ``fashion_cgan`` (lesson 6) and record how.
 
-    PYTHONPATH=. COURSE_DATA_DIR=... python scripts/train_cgan.py --epochs 20 --out runs/cgan
+    PYTHONPATH=. COURSE_DATA_DIR=... python scripts/train/train_cgan.py --epochs 20 --out runs/cgan
 
 Lesson 6's models and settings (batch 64, Adam 2e-4, beta1 0.5, seed 0). Every epoch: agreement and
 FID on 2,000 samples (200 per class) and a full checkpoint ``OUT/ckpt_{epoch}.pt``. At the end the
@@ -77,7 +77,8 @@ def main(argv=None) -> int:
     report = control_report(G, per_class=1000, seed=0)
     record = {
         "name": "fashion_cgan", "lesson": "06_conditional_gan",
-        "command": "PYTHONPATH=. COURSE_DATA_DIR=<folder with FashionMNIST/raw/*.gz> python scripts/train_cgan.py "
+        "command": "PYTHONPATH=. COURSE_DATA_DIR=<folder with FashionMNIST/raw/*.gz> "
+                   "python scripts/train/train_cgan.py "
                    + " ".join(sys.argv[1:]),
         "settings": {"num_epochs": history["epochs"], "batch_size": args.batch_size, "lr_g": args.lr_g,
                      "lr_d": args.lr_d, "d_width": args.d_width, "class_weight": args.class_weight,

@@ -1,6 +1,6 @@
 """Record the four toy runs lesson 4's diagnosis exercise is checked on (seed 0, full settings).
 
-    python scripts/record_lesson4_histories.py   # writes course_utils/pretrained/histories/lesson04_*.pt
+    python scripts/train/record_lesson4_histories.py   # writes course_utils/pretrained/histories/lesson04_*.pt
 
 Each history keeps every per-step statistic and the diversity per epoch; the fixed-noise samples are
 cut to their first 250 points (enough for ``sample_motion``) to keep the files small.

@@ -1,6 +1,6 @@
 """Issue 14, item 7: lesson 3's epoch on a GPU, eager against CUDA graphs (``course_utils.kit.graphs``).
 
-    PYTHONPATH=. COURSE_DATA_DIR=... python scripts/gpu_epoch.py --epochs 2 --rounds 2 --out runs/gpu_epoch.json
+    PYTHONPATH=. COURSE_DATA_DIR=... python scripts/bench/gpu_epoch.py --epochs 2 --rounds 2 --out runs/gpu_epoch.json
 
 Trains lesson 3's default path (``train_gan``, its models and settings, the whole training set on the
 GPU, seed 0) for ``--epochs`` epochs with ``cuda_graphs=False`` and then ``"auto"``, ``--rounds`` times
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="runs/gpu_epoch.json")
     args = p.parse_args(argv)
     if not torch.cuda.is_available():
-        print("scripts/gpu_epoch.py times lesson 3 on a CUDA GPU; this machine has none")
+        print("scripts/bench/gpu_epoch.py times lesson 3 on a CUDA GPU; this machine has none")
         return 2
     device = torch.device("cuda")
     loader = fashion_mnist_loader(64, device=device, seed=0)
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
             print(json.dumps(rows[-1]), flush=True)
     eager = [r["s_per_epoch"] for r in rows if r["cuda_graphs"] is False]
     graphed = [r["s_per_epoch"] for r in rows if r["cuda_graphs"] == "auto"]
-    record = {"what": __doc__.split("\n\n")[0], "command": "python scripts/gpu_epoch.py " + " ".join(argv or []),
+    record = {"what": __doc__.split("\n\n")[0], "command": "python scripts/bench/gpu_epoch.py " + " ".join(argv or []),
               "machine": torch.cuda.get_device_name(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
               "epochs": args.epochs, "rounds": rows, "eager_s_per_epoch": eager, "graphs_s_per_epoch": graphed}
     print(f"{record['machine']}: eager {min(eager):.2f}-{max(eager):.2f} s per epoch, CUDA graphs "

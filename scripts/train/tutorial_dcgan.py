@@ -3,20 +3,19 @@
 Architecture and recipe of the PyTorch DCGAN tutorial, scaled to 28x28 (ConvTranspose 7 -> 14 -> 28,
 a D that ends in a 7x7 conv and a sigmoid, BCELoss, batch 128, Adam 2e-4, beta1 0.5, N(0, 0.02)
 init), fed by a torchvision Dataset + DataLoader. It writes 10,000 samples (uint8) so that
-``scripts/compare_quality.py`` can score them against the shipped lesson-3 generator.
+``scripts/bench/compare_quality.py`` can score them against the shipped lesson-3 generator.
 
-    python scripts/tutorial_dcgan.py --epochs 20 --out runs/tutorial_dcgan_samples.pt
-    python scripts/tutorial_dcgan.py --record     # also the curve: FID after each epoch, scoring off the clock
+    python scripts/train/tutorial_dcgan.py --epochs 20 --out runs/tutorial_dcgan_samples.pt
+    python scripts/train/tutorial_dcgan.py --record     # also the curve: FID after each epoch, scoring off the clock
 
 ``--record`` writes ``course_utils/pretrained/records/tutorial_dcgan_curve.json`` (the machine's name, the 20
-epochs' training time, epoch -> minutes -> FID): the yardstick of ``scripts/benchmark.py --ttq``.
+epochs' training time, epoch -> minutes -> FID): the yardstick of ``scripts/bench/benchmark.py --ttq``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -26,6 +25,8 @@ from torch.utils.data import DataLoader
 
 from course_utils import fashion_mnist_dataset, get_device, init_weights, save_checkpoint, seed_everything
 from course_utils.kit.env import cpu_name
+from course_utils.kit.sampling import sample
+from course_utils.measure.metrics import fashion_scores
 from course_utils.measure.records import record_path
 
 RECORD = record_path("tutorial_dcgan_curve")
@@ -92,11 +93,13 @@ def train(epochs: int | None, device, seed: int = 0, batch_size: int = 128, on_s
     return G
 
 
+def fid_of(G, n: int) -> float:
+    """The course metric: FID of ``n`` samples of G (features of the course classifier), latent seed 0."""
+    return round(fashion_scores(sample(G, n, seed=0), strict_range=False)["fid"], 2)
+
+
 def record_curve(epochs: int, device, n: int, path) -> dict:
     """Train ``epochs`` epochs, scoring FID (``n`` samples, the course metric) after each, off the clock."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from time_to_quality import fid_of
-
     rows, clock = [], {"start": time.perf_counter(), "scoring": 0.0}
 
     def on_epoch(epoch, G):
@@ -108,8 +111,8 @@ def record_curve(epochs: int, device, n: int, path) -> dict:
 
     train(epochs, device, on_epoch=on_epoch)
     machine = cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device)
-    record = {"what": "the PyTorch tutorial's DCGAN at 28x28 (scripts/tutorial_dcgan.py), FID after each epoch",
-              "command": f"python scripts/tutorial_dcgan.py --record --epochs {epochs} --n {n}",
+    record = {"what": "the PyTorch tutorial's DCGAN at 28x28 (scripts/train/tutorial_dcgan.py), FID after each epoch",
+              "command": f"python scripts/train/tutorial_dcgan.py --record --epochs {epochs} --n {n}",
               "machine": machine, "threads": torch.get_num_threads(), "torch": str(torch.__version__),
               "epochs": epochs, "train_s": round(rows[-1]["minutes"] * 60, 1), "fid_samples": n,
               "scoring_s": round(clock["scoring"], 1), "curve": rows}
