@@ -1,10 +1,8 @@
-"""Self-checks for the exercises of lessons 1-3. Each returns a :class:`~course_utils.kit.checking.CheckReport`.
+"""Self-checks for the exercises of lesson 1. Each returns a :class:`~course_utils.kit.checking.CheckReport`.
 
 A report lists every check with a tick or a cross and, for a cross, what is wrong and how to fix
 it. In a notebook, put the call last in a cell to see it; in code, use ``report.passed``.
-The grader and the tests call the same functions. The toolkit they are built with lives in
-:mod:`course_utils.kit.checking`; ``CheckReport``, ``expect_scalar`` and ``uses_layer`` are also importable
-from here.
+The grader and the tests call the same functions; the toolkit lives in :mod:`course_utils.kit.checking`.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
-"""What each lesson claims about its runs, computed (lessons 1-6). The notebooks call these functions where
-they make a claim; ``python -m course_utils.claims`` calls :data:`PROVIDERS` to re-check them all.
+"""What lesson 1 claims about its runs, computed. The notebook calls these where it makes a claim;
+``python -m course_utils.claims --lesson 1`` re-checks them through ``lesson1`` (the provider).
 
 Each function returns a list of :class:`~course_utils.measure.claims.Claim` and prints one ``PASS``/``FAIL``
-line per claim. A claim about a run takes the run (a history, a table of seeds) as its argument, so the
-notebook's statement is about the run it just made; the providers make the same runs, or read the
-shipped records (``course_utils/pretrained/records/*.json``, the shipped histories).
+line per claim. A claim about a run takes the run as its argument, so the notebook's statement is about the run
+it just made; the provider makes the same runs, or reads the shipped records (:mod:`course_utils.measure.records`).
 """
 
 from __future__ import annotations

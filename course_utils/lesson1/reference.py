@@ -1,4 +1,4 @@
-"""Reference networks for 28x28 images: the lesson-1 generators and the lesson-2 discriminator.
+"""Lesson 1's reference: latent vectors and the generators for 28x28 images (what the student writes).
 
 Later lessons import these tested versions instead of the ones students wrote.
 """

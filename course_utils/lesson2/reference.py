@@ -1,6 +1,8 @@
-"""Reference networks for 28x28 images: the lesson-1 generators and the lesson-2 discriminator.
+"""Lesson 2's reference: the discriminator for 28x28 images and its averaged BCE loss (what the student writes).
 
-Later lessons import these tested versions instead of the ones students wrote.
+Loss convention used everywhere in the course: the **averaged** discriminator loss
+``L_D = (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2``; a discriminator that guesses (D = 0.5 everywhere) scores
+``log 2 ~ 0.693``. Later lessons import these tested versions instead of the ones students wrote.
 """
 
 from __future__ import annotations

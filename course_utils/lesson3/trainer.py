@@ -1,8 +1,9 @@
-"""BCE GAN training (lessons 2 and 3): the losses, one D step, one G step and ``train_gan``.
+"""BCE GAN training (lesson 3): the non-saturating G loss, one D step, one G step and ``train_gan``.
 
 Loss convention used everywhere in the course: the **averaged** discriminator loss
-``L_D = (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2``. A discriminator that guesses (D = 0.5 everywhere)
-scores ``log 2 ~ 0.693``; so does the non-saturating generator loss ``L_G = BCE(D(G(z)), 1)``.
+``L_D = (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2`` (lesson 2's :func:`~course_utils.lesson2.reference.discriminator_loss`).
+A discriminator that guesses (D = 0.5 everywhere) scores ``log 2 ~ 0.693``; so does the non-saturating generator
+loss ``L_G = BCE(D(G(z)), 1)``.
 """
 
 from __future__ import annotations

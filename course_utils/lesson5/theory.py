@@ -1,12 +1,9 @@
-"""The theory behind the losses, shown numerically (lessons 2 and 5).
+"""Why Wasserstein, shown numerically (lesson 5).
 
-* Lesson 2: the **optimal discriminator** ``D*(x) = p_data(x) / (p_data(x) + p_g(x))``. On the ring of 8
-  Gaussians both densities are known, so a trained D can be compared with D* point by point, and the
-  averaged BCE of D* is ``log 2 - JS(p_data, p_g)``: log 2 exactly when ``p_g = p_data`` (D* = 0.5).
-* Lesson 5: why Wasserstein. Between two distributions with disjoint supports the Jensen-Shannon
-  divergence is stuck at log 2 whatever the distance, so it gives no gradient; W1 grows with the
-  distance. And why a gradient penalty replaced weight clipping: a clipped critic's slope is far
-  below 1, so its "distance" is scaled by an unknown factor, while a GP critic's slope is ~1.
+Between two distributions with disjoint supports the Jensen-Shannon divergence is stuck at log 2 whatever the
+distance, so it gives no gradient; W1 grows with the distance. And why a gradient penalty replaced weight
+clipping: a clipped critic's slope is far below 1, so its "distance" is scaled by an unknown factor, while a
+GP critic's slope is ~1.
 """
 
 from __future__ import annotations

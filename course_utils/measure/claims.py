@@ -1,17 +1,10 @@
-"""Claims as code (lessons 1-6): every statement a lesson makes about a run is computed and checked.
+"""Claims as code: the toolkit (every statement a lesson makes about a run is computed and checked).
 
-A lesson states a claim with :func:`claim`: the sentence, whether it holds, and the numbers it rests
-on, all computed from the run the notebook just made (or a shipped record). The cell prints ``PASS``
-or ``FAIL`` next to the sentence, so prose never carries a hand-typed number that a new machine or
-seed could contradict. The functions that compute each lesson's claims live with the lesson's idea
-(:mod:`course_utils.tools.claims`); this module is the toolkit and the command that re-checks them:
-
-    python -m course_utils.claims              # every claim that fits on 2 CPU cores, at full settings
-    python -m course_utils.claims --quick      # what fits in CI (the test suite runs this)
-    python -m course_utils.claims --lesson 4   # one lesson (repeatable)
-
-It prints one line per claim and a table per lesson, and exits 1 if any claim FAILs. A claim that
-needs a full training run (lesson 3's 50 epochs) is checked from the shipped record, or listed as
+A lesson states a claim with :func:`claim`: the sentence, whether it holds, and the numbers it rests on, all
+computed from the run the notebook just made (or a shipped record). The cell prints ``PASS`` or ``FAIL`` next to
+the sentence, so prose never carries a hand-typed number that a new machine or seed could contradict. Each
+lesson's claims live in its room (``course_utils.lessonN.claims``); the command that re-checks them all is
+:mod:`course_utils.tools.claims` (``python -m course_utils.claims``). A claim that needs a full run says
 ``needs full run`` in quick mode, never faked.
 """
 

@@ -1,18 +1,12 @@
-"""Claims as code (lessons 1-6): every statement a lesson makes about a run is computed and checked.
-
-A lesson states a claim with :func:`claim`: the sentence, whether it holds, and the numbers it rests
-on, all computed from the run the notebook just made (or a shipped record). The cell prints ``PASS``
-or ``FAIL`` next to the sentence, so prose never carries a hand-typed number that a new machine or
-seed could contradict. The functions that compute each lesson's claims live with the lesson's idea
-(:mod:`course_utils.tools.claims`); this module is the toolkit and the command that re-checks them:
+"""The claims command: re-check every statement the lessons make about their runs.
 
     python -m course_utils.claims              # every claim that fits on 2 CPU cores, at full settings
     python -m course_utils.claims --quick      # what fits in CI (the test suite runs this)
     python -m course_utils.claims --lesson 4   # one lesson (repeatable)
 
-It prints one line per claim and a table per lesson, and exits 1 if any claim FAILs. A claim that
-needs a full training run (lesson 3's 50 epochs) is checked from the shipped record, or listed as
-``needs full run`` in quick mode, never faked.
+Each lesson's claims live in its room (``course_utils.lessonN.claims``); :data:`PROVIDERS` maps a lesson to
+the function that computes them. The toolkit (``claim``, ``Claim``, ``on_every_seed``) is
+:mod:`course_utils.measure.claims`.
 """
 
 from __future__ import annotations
