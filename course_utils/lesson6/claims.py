@@ -14,6 +14,7 @@ from ..measure.records import load_levers
 # ----------------------------------------------------------------------------- lesson 6
 
 TOPS = ("T-shirt/top", "Pullover", "Coat", "Shirt")
+"""The four tops: the classes the course classifier confuses most with each other on real images."""
 
 
 def control_claims(report: dict, who: str = "the shipped generator") -> list:

@@ -25,10 +25,12 @@ from ..lesson5.claims import lesson5
 from ..lesson6.claims import lesson6
 from ..measure.claims import FAIL, Claim, print_table
 
+PROVIDERS = {1: lesson1, 2: lesson2, 3: lesson3, 4: lesson4, 5: lesson5, 6: lesson6}
+"""Lesson -> the function computing its claims (``quick=True``: what fits in CI)."""
+
 
 def check_lessons(lessons, quick: bool) -> list[Claim]:
-    """Every claim of the given lessons (see :data:`course_utils.tools.claims.PROVIDERS`)."""
-    pass
+    """Every claim of the given lessons (see :data:`PROVIDERS`)."""
 
     found = []
     for lesson in lessons:
@@ -45,7 +47,7 @@ def check_lessons(lessons, quick: bool) -> list[Claim]:
 
 def main(argv=None) -> int:
     from ..kit.env import cpu_name
-    pass
+
 
     parser = argparse.ArgumentParser(description="Re-check every claim the lessons make about their runs.")
     parser.add_argument("--quick", action="store_true", help="quick settings (what fits in CI)")
@@ -56,7 +58,7 @@ def main(argv=None) -> int:
     try:
         found = check_lessons(args.lesson or sorted(PROVIDERS), args.quick)
     except ValueError as exc:
-        print(f"course_utils.measure.claims: {exc}", file=sys.stderr)
+        print(f"course_utils.claims: {exc}", file=sys.stderr)
         return 2
     torch.set_num_threads(threads)
     print()
@@ -66,8 +68,3 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-"""The four tops: the classes the course classifier confuses most with each other on real images."""
-
-
-
-PROVIDERS = {1: lesson1, 2: lesson2, 3: lesson3, 4: lesson4, 5: lesson5, 6: lesson6}

@@ -10,14 +10,17 @@ import pytest
 import torch
 
 from course_utils.kit.checkpoints import load_history
+from course_utils.lesson2 import claims as lesson2_claims
 from course_utils.lesson2 import theory
 from course_utils.lesson2.ring import ring_loader, toy_models
+from course_utils.lesson3 import claims as lesson3_claims
 from course_utils.lesson4 import experiments
 from course_utils.lesson4.checks import check_diagnose
 from course_utils.lesson4.diagnostics import RECORDED, diagnose
 from course_utils.lesson4.stability import smoothed_d_loss, train_stable_gan
+from course_utils.lesson5 import theory as theory5
 from course_utils.measure import claims, verdicts
-from course_utils.tools import claims as lesson_claims
+from course_utils.tools import claims as claims_command
 
 
 def _status(found, name):
@@ -60,11 +63,11 @@ def test_a_broken_fix_makes_the_named_claim_fail(monkeypatch, capsys):
 
 def test_main_exits_non_zero_and_names_the_failing_claim(monkeypatch, capsys):
     monkeypatch.setattr(theory, "optimal_d", lambda x, w_data, w_g, std=0.05: torch.full((len(x),), 0.5))
-    monkeypatch.setattr(lesson_claims, "lesson2", lambda quick=False: lesson_claims.optimal_d_claims(
+    monkeypatch.setattr(lesson2_claims, "lesson2", lambda quick=False: lesson2_claims.optimal_d_claims(
         [theory.train_d_against(torch.tensor([0.25] * 4 + [0.0] * 4), steps=300)],
         [theory.train_d_against(torch.full((8,), 1 / 8), steps=300)]))
-    monkeypatch.setitem(lesson_claims.PROVIDERS, 2, lesson_claims.lesson2)
-    assert claims.main(["--lesson", "2"]) == 1
+    monkeypatch.setitem(claims_command.PROVIDERS, 2, lesson2_claims.lesson2)
+    assert claims_command.main(["--lesson", "2"]) == 1
     out = capsys.readouterr().out
     assert re.search(r"d_star_matches\s+FAIL", out) and re.search(r"d_star_loss\s+PASS", out)
 
@@ -93,7 +96,7 @@ def test_quick_mode_lists_full_run_claims_without_faking_them(recorded):
     found = experiments.dominance_claims(table, quick=True)
     assert [c.status for c in found] == [claims.NEEDS_FULL]
     short = dict(recorded["healthy"], metrics=recorded["healthy"]["metrics"][:1])
-    assert lesson_claims.losses_vs_quality_claims(short)[0].status == claims.NEEDS_FULL
+    assert lesson3_claims.losses_vs_quality_claims(short)[0].status == claims.NEEDS_FULL
 
 
 def test_spread_and_on_every_seed():
@@ -104,7 +107,7 @@ def test_spread_and_on_every_seed():
 
 
 def test_unknown_lesson_is_a_clear_error(capsys):
-    assert claims.main(["--lesson", "9"]) == 2
+    assert claims_command.main(["--lesson", "9"]) == 2
     assert "no claims registered for lesson 9" in capsys.readouterr().err
 
 
@@ -121,16 +124,16 @@ def test_optimal_discriminator_formula_on_the_ring():
 
 
 def test_js_saturates_and_w1_grows():
-    js_half, w1_half = theory.uniform_js_w1(0.5)
+    js_half, w1_half = theory5.uniform_js_w1(0.5)
     assert js_half == pytest.approx(0.5 * math.log(2), abs=1e-3) and w1_half == pytest.approx(0.5, abs=1e-2)
     for shift in (1.5, 6.0):
-        js, w1 = theory.uniform_js_w1(shift)
+        js, w1 = theory5.uniform_js_w1(shift)
         assert js == pytest.approx(math.log(2), abs=1e-9) and w1 == pytest.approx(shift, abs=1e-2)
 
 
 def test_critic_mode_is_checked():
     with pytest.raises(ValueError, match="'clip' or 'gp'"):
-        theory.train_critic(1.0, "spectral")
+        theory5.train_critic(1.0, "spectral")
 
 
 # ----------------------------------------------------------------------------- student hooks and the diagnosis
