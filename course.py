@@ -78,7 +78,7 @@ def split_cpu(args: list[str]) -> tuple[bool, list[str]]:
 
 
 def torch_requirements() -> list[str]:
-    """The torch and torchvision lines of requirements.txt, e.g. ``["torch>=2.4", "torchvision>=0.19"]``."""
+    """The torch and torchvision lines of requirements.txt, e.g. ``["torch>=2.6", "torchvision>=0.21"]``."""
     specs = []
     for line in (ROOT / "requirements.txt").read_text().splitlines():
         spec = line.split("#", 1)[0].strip()

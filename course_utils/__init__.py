@@ -47,7 +47,7 @@ OLD_MODULES = {
     "forecast": "tools.forecast",
     "grade": "grading.grade",
     "grade_files": "grading.files",
-    "grade_kernel": "grading.kernel",
+    "grade_kernel": "grading.worker",
     "grade_lessons": "grading.exercises",
     "grade_report": "grading.report",
     "grading_hidden": "grading.hidden",
@@ -153,6 +153,13 @@ def doctor_report(short: bool = True) -> int:
     from .tools.doctor import report
 
     return report(short=short)
+
+
+def finish_setup(hosted: bool, colab: bool, installed: list) -> None:
+    """The lessons' setup cell, once course_utils imports (see :func:`course_utils.tools.hosted.finish_setup`)."""
+    from .tools.hosted import finish_setup as finish
+
+    finish(hosted, colab, installed)
 
 
 if not any(isinstance(f, _OldPathFinder) for f in sys.meta_path):

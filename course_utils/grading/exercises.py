@@ -34,16 +34,21 @@ def defined_names(source: str) -> list[str]:
     return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
 
 
-def _course_imports(cells) -> dict[str, str]:
-    """Names the notebook imports from ``course_utils`` modules: {name: module}."""
-    out = {}
-    for cell in cells:
+def code_trees(cells):
+    """``(index, syntax tree)`` of each code cell that parses (reading a cell runs none of it)."""
+    for i, cell in enumerate(cells):
         if cell.get("cell_type") != "code":
             continue
         try:
-            tree = ast.parse(cell_source(cell))
+            yield i, ast.parse(cell_source(cell))
         except SyntaxError:
             continue
+
+
+def _course_imports(cells) -> dict[str, str]:
+    """Names the notebook imports from ``course_utils`` modules: {name: module}."""
+    out = {}
+    for _, tree in code_trees(cells):
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "course_utils":
                 for alias in node.names:
@@ -51,10 +56,30 @@ def _course_imports(cells) -> dict[str, str]:
     return out
 
 
+def _literal_settings(cells) -> dict:
+    """The solution's settings its checks may name (``latent_dim = 100``; ``quick(full, reduced)`` gives the
+    reduced value: grading runs in quick mode). Only literals: reading them runs no code."""
+    out = {}
+    for _, tree in code_trees(cells):
+        for node in tree.body:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                continue
+            value = node.value
+            if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "quick"
+                    and len(value.args) == 2):
+                value = value.args[1]
+            try:
+                out[node.targets[0].id] = ast.literal_eval(value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                continue
+    return out
+
+
 def load_lesson(path: Path) -> dict:
     """A solution notebook's exercises: id, points, check, the cell's defined names, trusted imports."""
     nb = json.loads(Path(path).read_text())
     imports = _course_imports(nb["cells"])
+    settings = _literal_settings(nb["cells"])
     exercises = []
     for index, cell in enumerate(nb["cells"]):
         meta = cell.get("metadata", {}).get("exercise")
@@ -66,7 +91,8 @@ def load_lesson(path: Path) -> dict:
             raise ValueError(f"{Path(path).name} cell {index}: check {meta['check']!r} is not an expression") from exc
         exercises.append({"id": meta["id"], "points": meta["points"], "check": meta["check"],
                           "names": defined_names(cell_source(cell)), "cell": index,
-                          "trusted": {n: imports[n] for n in sorted(names) if n in imports}})
+                          "trusted": {n: imports[n] for n in sorted(names) if n in imports},
+                          "settings": {n: settings[n] for n in sorted(names) if n in settings and n not in imports}})
     return {"name": Path(path).stem, "path": str(path), "exercises": exercises}
 
 

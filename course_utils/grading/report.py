@@ -26,6 +26,8 @@ def score_exercise(ex: dict, result, cell: int | None, run: dict) -> dict:
     row["cell_error"] = (f"timed out after {cell_timeout['limit_s']} s" if cell_timeout else cell_error)
     if result is None or "timeout" in result:
         return {**row, **_no_result(ex, result, run)}
+    row["not_run"] = [str(x) for x in result.get("not_run", [])][:20]
+    row["review"] = [str(x) for x in result.get("review", [])][:20]
     parts = [result["check"]] + result["hidden"] + ([{"title": "own code", "items": result["own_code"]}]
                                                      if result["own_code"] else [])
     row["checks"] = [{"title": p.get("title", ""), "items": p.get("items", []), "error": p.get("error")}
@@ -90,6 +92,8 @@ def format_report(report: dict) -> str:
     for e in report["exercises"]:
         lines.append(f"[{STATUS[e['status']]:>5}] {e['id']:<{width}}  {e['points']}/{e['max_points']}")
         lines += [f"          - {m}" for m in e["messages"]]
+        lines += [f"          - not run (only imports, def and class are graded): {m}" for m in e.get("not_run", [])]
+        lines += [f"          - REVIEW: {m}" for m in e.get("review", [])]
     return "\n".join(lines) + "\n"
 
 
@@ -101,14 +105,32 @@ def _columns(reports: list[dict], lessons: dict) -> list[tuple[str, str, str]]:
     return [(i if ids.count(i) == 1 else f"{name[:2]}:{i}", name, i) for name, i in pairs]
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value):
+    """A gradebook cell a spreadsheet shows as text: a string starting like a formula gets a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_gradebook(reports: list[dict], lessons: dict, path: Path, echo=print) -> None:
     """Write the gradebook; an earlier, different one at ``path`` is moved aside first (and ``echo`` says so)."""
+    replace_gradebook(path, gradebook_text(reports, lessons), echo)
+
+
+def gradebook_text(reports: list[dict], lessons: dict) -> str:
+    """The gradebook as CSV text: one row per submission, spreadsheet-safe cells (:func:`cell`)."""
     cols = _columns(reports, lessons)
     buf = io.StringIO(newline="")
     w = csv.writer(buf)
-    w.writerow(["student", "lesson"] + [c for c, _, _ in cols] + ["total", "max", "runtime_s", "error"])
+    w.writerow(["student", "lesson"] + [c for c, _, _ in cols] + ["total", "max", "runtime_s", "error", "review"])
     for r in reports:
         pts = {(r["lesson"], e["id"]): e["points"] for e in r["exercises"]}
-        w.writerow([r["student"], r["lesson"] or ""] + [pts.get((lesson, i), "") for _, lesson, i in cols]
-                   + [r["score"], "" if r["max"] is None else r["max"], r["runtime_s"], r["error"] or ""])
-    replace_gradebook(path, buf.getvalue(), echo)
+        review = sum(len(e.get("review", [])) for e in r["exercises"])
+        w.writerow([cell(x) for x in [r["student"], r["lesson"] or ""]
+                    + [pts.get((lesson, i), "") for _, lesson, i in cols]
+                    + [r["score"], "" if r["max"] is None else r["max"], r["runtime_s"], r["error"] or "",
+                       review or ""]])
+    return buf.getvalue()

@@ -3,6 +3,9 @@
 An archive is good when its md5 is the official one (torchvision's ``FashionMNIST.resources``), or
 else when it is a complete gzip of a well-formed IDX file (a re-compressed copy of the same data
 has another md5). Checksums are cached per file version, so each file is read once per process.
+Checking the contents decompresses in chunks and stops at ``MAX_UNCOMPRESSED`` bytes: the largest
+Fashion-MNIST file is 47 MB, so a file that inflates to more (a gzip bomb) is refused early, never
+held in memory.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import zlib
 from pathlib import Path
 
 IDX_DIMS = {0x801: 1, 0x803: 3}  # labels (N,), images (N, H, W)
+MAX_UNCOMPRESSED = 64 * 2**20  # bytes; train-images-idx3-ubyte, the largest file, is 47,040,016
+CHUNK = 2**20  # bytes decompressed at a time
 _MD5: dict[tuple, str] = {}
 
 
@@ -67,22 +72,43 @@ def extracted_problem(path: Path) -> str | None:
     return idx_problem(header, Path(path).stat().st_size)
 
 
-def archive_problem(path: Path) -> str | None:
-    """None for a good archive; else 'md5 GOT, expected WANT (what is wrong inside)'."""
+def gzip_contents(path: Path, max_bytes: int = MAX_UNCOMPRESSED) -> tuple[bytes, int]:
+    """``(first 16 bytes, size)`` of what ``path`` decompresses to, read in chunks of ``CHUNK`` bytes.
+
+    Raises :class:`ValueError` as soon as more than ``max_bytes`` come out (the rest is never
+    decompressed), and what ``gzip`` raises for damaged or truncated data.
+    """
+    header, size = b"", 0
+    with gzip.open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            header = header if len(header) >= 16 else (header + chunk)[:16]
+            size += len(chunk)
+            if size > max_bytes:
+                raise ValueError(f"decompresses to more than {max_bytes / 2**20:.0f} MB, more than any Fashion-MNIST "
+                                 "file holds (a gzip bomb?); stopped there")
+    return header, size
+
+
+def archive_problem(path: Path, max_bytes: int = MAX_UNCOMPRESSED) -> str | None:
+    """None for a good archive; else 'md5 GOT, expected WANT (what is wrong inside)'.
+
+    ``max_bytes``: the most it may decompress to (:func:`gzip_contents`); it is never held in memory whole.
+    """
     path = Path(path)
     expected = official_md5().get(path.name)
     got = md5sum(path)
     if got == expected:
         return None
     try:
-        with gzip.open(path, "rb") as f:
-            payload = f.read()
+        header, size = gzip_contents(path, max_bytes)
     except EOFError:
         inside = "cut short: the gzip data ends early"
+    except ValueError as exc:  # too large
+        inside = str(exc)
     except (OSError, zlib.error) as exc:  # damaged: BadGzipFile (CRC), invalid deflate data
         inside = f"damaged gzip data: {exc}"
     else:
-        inside = idx_problem(payload[:16], len(payload))
+        inside = idx_problem(header, size)
         if inside is None:
             return None
     return f"md5 {got}, expected {expected} ({inside})"
@@ -99,6 +125,9 @@ def copy_atomic(src: Path, dst: Path) -> None:
     os.close(fd)
     try:
         shutil.copyfile(src, tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # readable like any data file, not mkstemp's private 0o600
         os.replace(tmp, dst)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,4 +1,11 @@
-"""Checkpoints (atomic writes, ``weights_only=True`` reads), generator files from a fixed registry, histories."""
+"""Checkpoints (atomic writes, ``weights_only=True`` reads), generator files from a fixed registry, histories.
+
+Reading is ``torch.load(weights_only=True)``: a file is data and never names code to run. That holds only
+on a recent torch: before 2.6 ``weights_only`` loading could execute code from a crafted file
+(CVE-2025-32434; the course needs torch >= 2.6), and before 2.10 it had a memory-corruption bug a crafted
+file can trigger (CVE-2026-24747). Below torch 2.10 the course therefore reads only the files it ships
+(inside ``course_utils/pretrained``) and refuses every other one, saying to upgrade torch.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +18,15 @@ from pathlib import Path
 
 import torch
 
-from .env import probe_writable
+from .env import probe_writable, version_tuple
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
+MIN_TORCH = "2.6"
+"""The oldest torch the course runs on: before it, ``weights_only=True`` loading could execute code
+(CVE-2025-32434). ``requirements.txt`` and the doctor say the same."""
+SAFE_LOAD_TORCH = "2.10"
+"""The oldest torch that reads any file safely: ``weights_only=True`` loading had a memory-corruption bug
+(CVE-2026-24747) until 2.10. Below it, only the shipped files are read (:func:`loads_any_file_safely`)."""
 
 
 class CheckpointError(RuntimeError):
@@ -79,6 +92,37 @@ def save_checkpoint(path, **objects) -> Path:
     return path
 
 
+def loads_any_file_safely(version: str | None = None) -> bool:
+    """Whether torch ``version`` (default: the running one, ``torch.__version__``) reads a file from anywhere
+    safely with ``weights_only=True``, i.e. is at least :data:`SAFE_LOAD_TORCH`. Below it, the course reads
+    only the files it ships."""
+    version = torch.__version__ if version is None else version
+    return version_tuple(version) >= version_tuple(SAFE_LOAD_TORCH)
+
+
+def is_shipped(path) -> bool:
+    """Whether ``path`` (links and ``..`` resolved) lies inside ``course_utils/pretrained``: a file the course ships."""
+    try:
+        return Path(path).resolve().is_relative_to(PRETRAINED_DIR.resolve())
+    except (OSError, RuntimeError):  # a link loop, an unreadable folder
+        return False
+
+
+def check_loadable(path, version: str | None = None) -> None:
+    """Refuse (:class:`CheckpointError`) a file the course did not ship when torch ``version`` (default: the
+    running one) cannot read it safely; nothing to refuse on torch >= :data:`SAFE_LOAD_TORCH`."""
+    if loads_any_file_safely(version) or is_shipped(path):
+        return
+    version = torch.__version__ if version is None else version
+    raise CheckpointError(
+        f"refusing to read {path}: with torch {version} the course reads only the files it ships. torch before "
+        f"{SAFE_LOAD_TORCH} has a memory-corruption bug in its weights_only loader (CVE-2026-24747, fixed in "
+        f"{SAFE_LOAD_TORCH}), so a crafted checkpoint could crash or take over Python even though the course never "
+        f"unpickles code. Fix: upgrade torch: pip install -U \"torch>={SAFE_LOAD_TORCH}\" \"torchvision>=0.25\" "
+        f"(in the course's .venv; on Colab or Kaggle, a runtime whose torch is {SAFE_LOAD_TORCH} or newer), then run "
+        "this again.")
+
+
 def _read(path: Path, map_location):
     """``torch.load(weights_only=True)`` with the course's own words for every way it can fail."""
     try:
@@ -107,13 +151,15 @@ def load_checkpoint(path, map_location="cpu", **objects) -> dict:
     """Load ``path`` with ``weights_only=True``; restore each given model/optimizer from its entry.
 
     ``load_checkpoint(p, G=G, opt_g=opt_g)`` restores ``G`` and ``opt_g`` and returns the whole dict.
-    Files holding pickled code are refused (:class:`CheckpointError`): a checkpoint is data.
+    Files holding pickled code are refused (:class:`CheckpointError`): a checkpoint is data. Below torch
+    :data:`SAFE_LOAD_TORCH`, so is every file the course did not ship (:func:`check_loadable`).
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"load_checkpoint expects a file path (str or Path), got {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}: check the path, or train first to create it")
+    check_loadable(path)
     payload = _read(path, map_location)
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path} holds a {type(payload).__name__}, expected a dict of states")
@@ -195,12 +241,41 @@ def _validated_kwargs(path: Path, arch, kwargs) -> dict:
     return kwargs
 
 
+def check_shapes(path, arch: str, cls, kwargs: dict, state) -> None:
+    """Refuse (:class:`CheckpointError`, naming the first mismatch) a ``state`` whose tensors do not fit
+    ``cls(**kwargs)``, without allocating the model: it is built on the meta device (shapes only, no memory).
+
+    So a small file whose settings ask for a huge generator is refused before gigabytes are allocated.
+    """
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: 'state_dict' must be a dict of tensors, got {type(state).__name__}")
+    with torch.device("meta"):
+        expected = cls(**kwargs).state_dict()
+    model = f"{arch.rsplit('.', 1)[1]}({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
+    for key, want in expected.items():
+        got = state.get(key)
+        if got is None:
+            problem = f"it has no tensor {key!r}"
+        elif not isinstance(got, torch.Tensor):
+            problem = f"{key!r} is a {type(got).__name__}, not a tensor"
+        elif tuple(got.shape) != tuple(want.shape):
+            problem = f"{key!r} has shape {tuple(got.shape)} where the model needs {tuple(want.shape)}"
+        else:
+            continue
+        raise CheckpointError(f"{path}: the weights do not fit {model}: {problem} (different settings, or a file "
+                              "not written by export_generator?)")
+    extra = next((key for key in state if key not in expected), None)
+    if extra is not None:
+        raise CheckpointError(f"{path}: the weights do not fit {model}: it has a tensor {extra!r} the model lacks")
+
+
 def load_generator(path_or_name, device="cpu"):
     """Load a generator: a name shipped with the course (e.g. ``"fashion_dcgan"``) or a file path.
 
     Returns the model in eval mode on ``device``. Shipped names: see :func:`shipped_generators`.
     Only the classes in ``GENERATOR_CLASSES`` can be built, with validated settings: a generator
-    file is data and never chooses code to run.
+    file is data and never chooses code to run; its tensors' shapes are checked against the settings
+    before the model is built (:func:`check_shapes`).
     """
     if not isinstance(path_or_name, (str, os.PathLike)):
         raise TypeError(f"load_generator expects a shipped name such as 'fashion_dcgan' or a path to a .pt "
@@ -217,7 +292,9 @@ def load_generator(path_or_name, device="cpu"):
                               f"{sorted(payload)}; expected 'arch', 'kwargs', 'state_dict'). A training "
                               "checkpoint loads with load_checkpoint(path, G=G) into a G you built.")
     kwargs = _validated_kwargs(path, payload["arch"], payload.get("kwargs", {}))
-    G = _generator_class(payload["arch"])(**kwargs)
+    cls = _generator_class(payload["arch"])
+    check_shapes(path, payload["arch"], cls, kwargs, payload["state_dict"])  # before any memory is allocated
+    G = cls(**kwargs)
     try:
         G.load_state_dict(payload["state_dict"])
     except (RuntimeError, TypeError, ValueError, AttributeError) as exc:

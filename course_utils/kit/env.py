@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 import random
+import re
 import tempfile
 from pathlib import Path
 
@@ -145,3 +146,11 @@ def _cpu_has_flag(flag: str) -> bool:
             return any(flag in line.split() for line in f if line.startswith("flags"))
     except OSError:
         return False
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"2.14.1+cu130"`` -> ``(2, 14, 1)`` (plumbing: the doctor, the checkpoint loader, the setup cell)."""
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", str(version))
+    if not match:
+        raise ValueError(f"not a version number: {version!r}")
+    return tuple(int(g) for g in match.groups(default="0"))

@@ -21,7 +21,8 @@ Intel Xeon with AVX512-BF16; which setting wins depends on the CPU and on the mo
   its per-round ratios to the reference, so load that comes and goes mid-measurement cancels out.
 * Cache: a choice is reused for ``MAX_AGE_DAYS`` days, only if its measurement was steady (no
   candidate's passes differed by more than ``NOISY`` times: a busy machine) and only if it was written
-  by this way of measuring (``CACHE_VERSION``); otherwise the next run measures again. Delete
+  by this way of measuring (``CACHE_VERSION``) and well formed; otherwise the next run measures again.
+  Writes add one entry under a lock and replace the file atomically (runs may finish at once). Delete
   ``runs/speed_choices.json`` to measure everything again now.
 * ``COURSE_SPEED=fixed`` skips measuring: fp32, channels_last on CPU only (the old static rule). Quick
   mode (``COURSE_QUICK=1``) does the same: its runs last seconds, less than the timing would cost.
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .env import cpu_name, is_quick, runs_dir
+from .files import locked, write_text_atomic
 
 SPEED_ENV = "COURSE_SPEED"
 CACHE_NAME = "speed_choices.json"
@@ -169,36 +171,53 @@ def _cache_path():
 def read_cache() -> dict:
     try:
         data = json.loads(_cache_path().read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
 def write_cache(key: str, choice: SpeedChoice) -> None:
-    """Atomically add ``key`` to the cache; a cache that cannot be written is skipped (measured next time)."""
+    """Add ``key`` to the cache: read, add and write back under a lock (another run may be writing its own
+    entry), the file replaced atomically; a cache that cannot be written is skipped (measured next time)."""
     path = _cache_path()
-    data = read_cache()
-    data[key] = {**choice.as_record(), "date": time.strftime("%Y-%m-%d"), "version": CACHE_VERSION}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1) + "\n")
-        os.replace(tmp, path)
+        with locked(path.with_name(f".{path.name}.lock")):
+            data = read_cache()
+            data[key] = {**choice.as_record(), "date": time.strftime("%Y-%m-%d"), "version": CACHE_VERSION}
+            write_text_atomic(path, json.dumps(data, indent=1) + "\n")
     except OSError:
         pass
 
 
-def cached_choice(key: str, today: float | None = None) -> dict | None:
-    """The cache's entry for ``key`` if it is usable: written by this way of measuring (``CACHE_VERSION``)
-    and at most ``MAX_AGE_DAYS`` old; else ``None`` (measure again)."""
-    entry = read_cache().get(key)
+ENTRY_TYPES = {"amp": bool, "channels_last": bool, "date": str, "spread": (int, float), "ms_per_pass": dict,
+               "notes": dict, "first_pass_ms": dict}
+"""The type of each field of a cache entry; an entry with a field of another type is measured again."""
+
+
+def _well_formed(entry) -> bool:
     if not isinstance(entry, dict) or not {"amp", "channels_last"} <= entry.keys():
-        return None
-    if entry.get("version") != CACHE_VERSION:
+        return False
+    if any(name in entry and not isinstance(entry[name], kind) for name, kind in ENTRY_TYPES.items()):
+        return False
+    numbers = [*entry.get("ms_per_pass", {}).values(), *entry.get("first_pass_ms", {}).values(), entry.get("spread")]
+    try:
+        return all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and float(v) >= 0)
+                   for v in numbers)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def cached_choice(key: str, today: float | None = None) -> dict | None:
+    """The cache's entry for ``key`` if it is usable: well formed (each field of its type, ``ENTRY_TYPES``),
+    written by this way of measuring (``CACHE_VERSION``) and at most ``MAX_AGE_DAYS`` old; else ``None``
+    (measure again)."""
+    entry = read_cache().get(key)
+    if not _well_formed(entry) or entry.get("version") != CACHE_VERSION:
         return None
     try:
         written = time.mktime(time.strptime(str(entry.get("date")), "%Y-%m-%d"))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     now = time.time() if today is None else today
     return entry if (now - written) / 86400 <= MAX_AGE_DAYS else None

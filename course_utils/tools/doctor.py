@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import time
 from importlib import metadata
@@ -29,6 +28,7 @@ from typing import NamedTuple
 
 import torch
 
+from ..kit.checkpoints import MIN_TORCH, SAFE_LOAD_TORCH
 from ..kit.data import DATA_ENV, FASHION_FILES, HOME_ENV, DataNotFoundError, data_home, prefetched_dir
 from ..kit.env import (
     REPO_ROOT,
@@ -40,13 +40,16 @@ from ..kit.env import (
     probe_writable,
     quick,
     runs_dir,
+    version_tuple,
 )
 from . import forecast
 from .forecast import Timings, predict_lesson_seconds  # noqa: F401 - re-exported
 
 MIN_PYTHON = (3, 10)
-MIN_VERSIONS = {"torch": "2.4", "torchvision": "0.19"}
-"""What requirements.txt asks for (``tests/test_doctor.py`` keeps the two equal)."""
+MIN_VERSIONS = {"torch": MIN_TORCH, "torchvision": "0.21"}
+"""What requirements.txt asks for (``tests/tools/test_doctor.py`` keeps the two equal); FAIL below."""
+SAFE_VERSIONS = {"torch": SAFE_LOAD_TORCH, "torchvision": "0.25"}
+"""WARN below: only shipped checkpoints are read there (``course_utils.kit.checkpoints.check_loadable``)."""
 FLOWERS_IMAGES = 8189
 SETUP_FIX = "python3 course.py setup (Windows: py course.py setup)"
 LONG_TRAINING_S = 20 * 60
@@ -72,14 +75,6 @@ def _fail(text: str, fix: str) -> Line:
     return Line("FAIL", f"{text}. Fix: {fix}")
 
 
-def version_tuple(version: str) -> tuple[int, ...]:
-    """``"2.14.1+cu130"`` -> ``(2, 14, 1)`` (plumbing)."""
-    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", str(version))
-    if not match:
-        raise ValueError(f"not a version number: {version!r}")
-    return tuple(int(g) for g in match.groups(default="0"))
-
-
 def check_python(version=None) -> Line:
     """The Python version against the course's minimum (plumbing)."""
     version = tuple(version or sys.version_info[:3])
@@ -90,21 +85,29 @@ def check_python(version=None) -> Line:
     return _ok(text)
 
 
-def check_packages() -> Line:
-    """torch and torchvision against ``MIN_VERSIONS`` (plumbing)."""
-    try:
-        import torchvision
-    except ImportError:
-        return _fail("torchvision is not installed", SETUP_FIX)
-    found = {"torch": torch.__version__, "torchvision": torchvision.__version__}
+def check_packages(found: dict | None = None) -> Line:
+    """torch and torchvision against ``MIN_VERSIONS`` and ``SAFE_VERSIONS``; ``found``: versions to judge (plumbing)."""
+    if found is None:
+        try:
+            import torchvision
+        except ImportError:
+            return _fail("torchvision is not installed", SETUP_FIX)
+        found = {"torch": torch.__version__, "torchvision": torchvision.__version__}
+    text = f"torch {found['torch']}, torchvision {found['torchvision']}"
     old = [f"{name} {found[name]} (needs >= {need})" for name, need in MIN_VERSIONS.items()
            if version_tuple(found[name]) < version_tuple(need)]
-    text = f"torch {found['torch']}, torchvision {found['torchvision']}"
     if old:
         specs = " ".join(f'"{name}>={need}"' for name, need in MIN_VERSIONS.items())
-        return _fail(f"{text}: too old: {', '.join(old)}", f"pip install -U {specs} (in the course's .venv)")
+        why = (f"; before torch {MIN_TORCH}, weights_only=True loading could execute code from a crafted file "
+               "(CVE-2025-32434)" if version_tuple(found["torch"]) < version_tuple(MIN_TORCH) else "")
+        return _fail(f"{text}: too old: {', '.join(old)}{why}", f"pip install -U {specs} (in the course's .venv)")
+    if version_tuple(found["torch"]) < version_tuple(SAFE_LOAD_TORCH):
+        specs = " ".join(f'"{name}>={need}"' for name, need in SAFE_VERSIONS.items())
+        return _warn(f"{text}: torch before {SAFE_LOAD_TORCH} has a memory-corruption bug in its weights_only loader "
+                     "(CVE-2026-24747), so the course reads only the checkpoints it ships and refuses every other file "
+                     "(your own runs' too: resuming a run fails)", f"pip install -U {specs} (in the course's .venv)")
     return _ok(f"{text} (the course needs torch >= {MIN_VERSIONS['torch']}, "
-              f"torchvision >= {MIN_VERSIONS['torchvision']})")
+              f"torchvision >= {MIN_VERSIONS['torchvision']}; >= {SAFE_LOAD_TORCH} reads any checkpoint safely)")
 
 
 def check_device() -> tuple[Line, torch.device | None]:

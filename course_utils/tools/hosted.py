@@ -1,82 +1,95 @@
 """Students anywhere: the setup cell every generated lesson starts with, and the lessons' Colab links.
 
-The course's repository URL is declared once, in ``pyproject.toml`` (``[project.urls] Repository``);
-a fork changes it there and regenerates the lessons (``python -m course_utils.lessons``). Everything
-hosted reads it from there: the setup cell installs ``course_utils`` from it on Google Colab and
-Kaggle, and :func:`colab_url` builds each lesson's "Open in Colab" link from it.
+The course's repository URL is declared once, in ``pyproject.toml`` (``[project.urls] Repository``),
+and so is its release: ``[project] version``, whose git tag ``v<version>`` (e.g. ``v0.1.0``) is the ref
+everything hosted uses. A fork changes the URL there and regenerates the lessons (``python -m
+course_utils.lessons``); a release bumps the version, regenerates, and pushes the tag. The setup cell
+installs ``course_utils`` from that tag on Google Colab and Kaggle (never from the moving default
+branch), and :func:`colab_url` builds each lesson's "Open in Colab" link at that tag.
 
-The setup cell runs *before* ``course_utils`` exists, so it is self-contained source (the template
-below). Run locally (``python3 course.py start``), it finds ``course_utils`` and does nothing. On Colab
-or Kaggle it installs ``course_utils`` with ``pip install --no-deps git+URL`` plus only the light
-packages that are missing; it never installs, reinstalls or upgrades PyTorch, torchvision or NumPy
-(the platforms ship them, built for their hardware). On Colab it also turns on the custom widget
-manager, which the latent explorer and the live dashboard need there. On both it points
+The setup cell runs *before* ``course_utils`` exists, so its first half is self-contained source (the
+template below): run locally (``python3 course.py start``), it finds ``course_utils`` and installs
+nothing. On Colab or Kaggle it installs ``course_utils`` with ``pip install --no-deps git+URL@TAG``
+plus only the light packages that are missing, under a constraints file that pins the platform's
+installed torch, torchvision and NumPy (``torch==<its version>``), so pip can never install, upgrade or
+replace them (the platforms ship them, built for their hardware). The URL and the tag are validated
+(:func:`checked_url`, :func:`checked_ref`) and pasted as Python literals (``repr``). The second half,
+:func:`finish_setup`, runs from the installed package: on Colab it turns on the custom widget manager,
+which the latent explorer and the live dashboard need there; on both platforms it points
 ``COURSE_DATA_HOME`` and ``COURSE_RUNS_DIR`` at ``data/`` and ``runs/`` in the working folder (Colab:
-``/content``), not inside the installed package.
+``/content``), not inside the installed package; everywhere it warns when torch is older than 2.6.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
-from ..kit.env import REPO_ROOT
+from ..kit.env import REPO_ROOT, version_tuple
 
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 DISTRIBUTION = "gan-course"  # [project] name in pyproject.toml
-BRANCH = "main"
-URL_TOKEN = "__REPOSITORY__"
+URL_TOKEN, REF_TOKEN = "__REPOSITORY__", "__REF__"
 SETUP_CELL_ID = "course-setup"
+GITHUB_URL = re.compile(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?", re.ASCII)
+"""The one rule for the repository URL: Colab links need it, the setup cell installs from it."""
+GIT_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+"""A tag such as ``v0.1.0``: letters, digits, ``.``, ``_``, ``-``."""
 
 SETUP_CELL_TEMPLATE = '''\
-# Setup. On Google Colab or Kaggle this installs the course's helper package, course_utils, from the
-# course's repository. On your own machine (python3 course.py start) it is installed: nothing happens.
+# Setup. On Google Colab or Kaggle this installs the course's helper package, course_utils, at a fixed release
+# of the course's repository, never touching the platform's own torch, torchvision and NumPy (pinned below).
+# On your own machine (python3 course.py start) it is installed already: nothing is installed.
+import importlib.metadata
 import importlib.util
 import os
 import subprocess
 import sys
+import tempfile
 
-REPOSITORY = "__REPOSITORY__"  # declared in the course's pyproject.toml
-LIGHT = {"tqdm": "tqdm", "scipy": "scipy", "matplotlib": "matplotlib", "PIL": "pillow", "ipywidgets": "ipywidgets"}
-
+REPOSITORY, REF = __REPOSITORY__, __REF__  # declared in the course's pyproject.toml
 try:
-    from google.colab import output as colab_output  # exists only on Google Colab
+    import google.colab  # exists only on Google Colab
+    colab = True
 except ImportError:
-    colab_output = None
-hosted = colab_output is not None or "KAGGLE_KERNEL_RUN_TYPE" in os.environ  # Kaggle sets this variable
-try:
-    import course_utils  # found: installed locally, or by an earlier run of this cell
-    installed = True
-except ImportError:
-    installed = False
-done = []  # what this cell did, printed in one line
-if hosted and not installed:
-    # PyTorch, torchvision and NumPy come with Colab and Kaggle, built for their GPUs: never reinstall
-    # them. --no-deps keeps pip away from them; the light packages are installed only when missing.
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    missing = [package for module, package in LIGHT.items() if importlib.util.find_spec(module) is None]
+    colab = False
+hosted = colab or "KAGGLE_KERNEL_RUN_TYPE" in os.environ  # Kaggle sets this variable
+installed = []
+if hosted and importlib.util.find_spec("course_utils") is None:
+    with tempfile.NamedTemporaryFile("w", prefix="course-pins-", suffix=".txt", delete=False) as pins:
+        pins.writelines(f"{name}=={importlib.metadata.version(name)}\\n" for name in ("torch", "torchvision", "numpy")
+                        if importlib.util.find_spec(name) is not None)  # pip may only keep these as they are
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c", pins.name]
+    light = {"tqdm": "tqdm", "scipy": "scipy", "matplotlib": "matplotlib", "PIL": "pillow", "ipywidgets": "ipywidgets"}
+    missing = [package for module, package in light.items() if importlib.util.find_spec(module) is None]
     try:
-        subprocess.check_call(pip + ["--no-deps", f"git+{REPOSITORY}"])
+        subprocess.check_call(pip + ["--no-deps", f"git+{REPOSITORY}@{REF}"])
         if missing:
             subprocess.check_call(pip + missing)
     except subprocess.CalledProcessError as exc:
-        raise RuntimeError("pip could not install course_utils: the notebook needs internet (on Kaggle: "
-                           "Settings > Internet on), then run this cell again") from exc
+        raise RuntimeError(f"pip could not install course_utils {REF} from {REPOSITORY}: the notebook needs internet "
+                           "(on Kaggle: Settings > Internet on), then run this cell again (still failing: the "
+                           f"repository may lack the tag {REF}; tell your instructor)") from exc
+    finally:
+        os.remove(pins.name)
     importlib.invalidate_caches()
-    done.append(f"installed course_utils from {REPOSITORY}" + (f" and {', '.join(missing)}" if missing else ""))
-if hosted:  # downloads and saved models go next to the notebook (Colab: /content), where you can see them
-    os.environ.setdefault("COURSE_DATA_HOME", "data")
-    os.environ.setdefault("COURSE_RUNS_DIR", "runs")
-if colab_output is not None:
-    colab_output.enable_custom_widget_manager()  # the sliders and the live dashboard need it on Colab
-    os.environ["COURSE_WIDGETS"] = "1"  # tells course_utils.kit.widgets that widgets will show
-    done.append("enabled the widget manager")
-if done:
-    print(("Colab" if colab_output is not None else "Kaggle") + ": " + "; ".join(done))
-elif not installed and not hosted:
+    installed = [f"course_utils {REF} from {REPOSITORY}", *missing]
+if importlib.util.find_spec("course_utils") is not None:
+    from course_utils import finish_setup
+
+    finish_setup(hosted, colab, installed)  # widgets, data and runs folders, the torch check
+elif not hosted:
     print("course_utils is not installed for this kernel: start the course with python3 course.py start, "
           "or choose the kernel of the course's .venv")
 '''
+
+
+def __getattr__(name: str):
+    """``BRANCH``, the old name of the ref hosted lessons use: now the release tag (:func:`course_ref`)."""
+    if name == "BRANCH":
+        return course_ref()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RepositoryError(ValueError):
@@ -111,21 +124,44 @@ def parse_simple_toml(text: str) -> dict:
     return data
 
 
+def _pyproject(pyproject: Path | None) -> tuple[Path, dict]:
+    path = Path(pyproject) if pyproject is not None else PYPROJECT
+    return path, (_toml_table(path.read_text(encoding="utf-8")) if path.is_file() else {})
+
+
 def repository_url(pyproject: Path | None = None) -> str:
     """The course's repository, from ``pyproject.toml`` ``[project.urls] Repository`` (plumbing).
 
     Without the file (``course_utils`` installed from git), the installed package's metadata holds it.
     """
-    path = Path(pyproject) if pyproject is not None else PYPROJECT
-    if path.is_file():
-        url = _toml_table(path.read_text(encoding="utf-8")).get("project", {}).get("urls", {}).get("Repository")
-    else:
-        url = _installed_url()
+    path, table = _pyproject(pyproject)
+    url = table.get("project", {}).get("urls", {}).get("Repository") if path.is_file() else _installed_url()
     if not url:
         raise RepositoryError(f"no repository URL: add to {path}\n[project.urls]\nRepository = "
                               '"https://github.com/OWNER/REPO"\n(the one place it is declared), then run '
                               "python -m course_utils.lessons")
     return url.strip().rstrip("/")
+
+
+def course_ref(pyproject: Path | None = None) -> str:
+    """The git tag hosted lessons install and open: ``v`` + ``[project] version`` of ``pyproject.toml`` (plumbing).
+
+    Without the file (``course_utils`` installed from git), the installed package's version.
+    """
+    from importlib import metadata
+
+    path, table = _pyproject(pyproject)
+    if path.is_file():
+        version = table.get("project", {}).get("version")
+    else:
+        try:
+            version = metadata.version(DISTRIBUTION)
+        except metadata.PackageNotFoundError:
+            version = None
+    if not isinstance(version, str) or not version.strip():
+        raise RepositoryError(f"no version: add to {path}\n[project]\nversion = \"0.1.0\"\n(the release whose tag "
+                              "v<version> the setup cells install), then run python -m course_utils.lessons")
+    return checked_ref(f"v{version.strip()}")
 
 
 def _installed_url() -> str | None:
@@ -138,22 +174,36 @@ def _installed_url() -> str | None:
     return next((u.split(",", 1)[1].strip() for u in urls if u.split(",", 1)[0].strip() == "Repository"), None)
 
 
+def checked_url(url: str) -> str:
+    """``url`` if it is ``https://github.com/OWNER/REPO`` (the rule :func:`github_slug` applies), else
+    :class:`RepositoryError`: only such a URL is pasted into the setup cell (plumbing)."""
+    if not isinstance(url, str) or not GITHUB_URL.fullmatch(url):
+        raise RepositoryError(f"the repository URL {url!r} is not https://github.com/OWNER/REPO (letters, digits, "
+                              "'.', '_', '-'): the setup cell installs from it and the Colab links point at it; fix "
+                              "[project.urls] Repository in pyproject.toml, then run python -m course_utils.lessons")
+    return url
+
+
+def checked_ref(ref: str) -> str:
+    """``ref`` if it is a plain git tag name (``v0.1.0``), else :class:`RepositoryError` (plumbing)."""
+    if not isinstance(ref, str) or not GIT_REF.fullmatch(ref):
+        raise RepositoryError(f"the release tag {ref!r} is not a plain tag name (letters, digits, '.', '_', '-'): fix "
+                              "[project] version in pyproject.toml, then run python -m course_utils.lessons")
+    return ref
+
+
 def github_slug(url: str | None = None) -> str:
     """``"owner/repo"`` of the repository URL (plumbing); Colab opens notebooks from GitHub only."""
-    url = url or repository_url()
-    match = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?", url)
-    if not match:
-        raise RepositoryError(f"the repository URL {url!r} is not https://github.com/OWNER/REPO: Colab links "
-                              "need a GitHub repository; fix [project.urls] Repository in pyproject.toml")
+    match = GITHUB_URL.fullmatch(checked_url(url or repository_url()))
     return f"{match.group(1)}/{match.group(2)}"
 
 
 def colab_url(notebook_name: str) -> str:
-    """The "Open in Colab" link of a lesson, e.g. ``colab_url("03_training_a_gan.ipynb")`` (lessons 1-5).
+    """The "Open in Colab" link of a lesson, e.g. ``colab_url("03_training_a_gan.ipynb")`` (lessons 1-6).
 
     ``notebook_name``: the lesson's file name (``NN_name.ipynb``; ``notebooks/`` and the suffix are
-    optional). Built from the one declared repository URL: ``https://colab.research.google.com/github/
-    OWNER/REPO/blob/main/notebooks/NN_name.ipynb``.
+    optional). Built from the one declared repository URL, at the release tag (:func:`course_ref`):
+    ``https://colab.research.google.com/github/OWNER/REPO/blob/v0.1.0/notebooks/NN_name.ipynb``.
     """
     name = Path(str(notebook_name)).name
     name = name if name.endswith(".ipynb") else f"{name}.ipynb"
@@ -163,15 +213,57 @@ def colab_url(notebook_name: str) -> str:
     if lessons.is_dir() and not (lessons / name).is_file():
         known = ", ".join(sorted(p.name for p in lessons.glob("[0-9][0-9]_*.ipynb")))
         raise ValueError(f"there is no lesson notebooks/{name}; the lessons are: {known}")
-    return f"https://colab.research.google.com/github/{github_slug()}/blob/{BRANCH}/notebooks/{name}"
+    return f"https://colab.research.google.com/github/{github_slug()}/blob/{course_ref()}/notebooks/{name}"
 
 
-def setup_cell_source(url: str | None = None) -> str:
-    """The setup cell's source: the template with the repository URL filled in (plumbing)."""
-    return SETUP_CELL_TEMPLATE.replace(URL_TOKEN, url or repository_url()).rstrip("\n")
+def setup_cell_source(url: str | None = None, ref: str | None = None) -> str:
+    """The setup cell's source: the template with the checked repository URL and release tag pasted in as
+    Python string literals (plumbing)."""
+    url, ref = repository_url() if url is None else url, course_ref() if ref is None else ref
+    values = {URL_TOKEN: repr(checked_url(url)), REF_TOKEN: repr(checked_ref(ref))}
+    return re.sub("|".join(values), lambda m: values[m.group(0)], SETUP_CELL_TEMPLATE).rstrip("\n")
 
 
-def setup_cell(url: str | None = None) -> dict:
+def setup_cell(url: str | None = None, ref: str | None = None) -> dict:
     """The first cell of every generated lesson, as a notebook cell (plumbing for ``course_utils.tools.lessons``)."""
     return {"cell_type": "code", "execution_count": None, "id": SETUP_CELL_ID,
-            "metadata": {"tags": [SETUP_CELL_ID]}, "outputs": [], "source": setup_cell_source(url)}
+            "metadata": {"tags": [SETUP_CELL_ID]}, "outputs": [], "source": setup_cell_source(url, ref)}
+
+
+def torch_warning(version: str | None = None) -> str | None:
+    """A warning when torch ``version`` (default: the running one) is older than the course's minimum, else None."""
+    import torch
+
+    from ..kit.checkpoints import MIN_TORCH
+
+    version = torch.__version__ if version is None else version
+    if version_tuple(version) >= version_tuple(MIN_TORCH):
+        return None
+    return (f"WARNING: this platform's torch {version} is older than {MIN_TORCH}: loading a checkpoint with "
+            "weights_only=True could execute code from a crafted file (CVE-2025-32434). Load no checkpoint from "
+            "elsewhere, and use a newer runtime (Colab: Runtime > Change runtime type, the latest version; Kaggle: "
+            f"Settings > Environment, the latest) or a torch >= {MIN_TORCH} of your own.")
+
+
+def finish_setup(hosted: bool, colab: bool, installed: list) -> None:
+    """The setup cell's second half, run once ``course_utils`` imports (plumbing for the setup cell).
+
+    ``installed``: what the cell installed. On Colab or Kaggle (``hosted``) downloads and saved models go
+    next to the notebook; on Colab the widget manager is enabled. Prints one line saying what was done
+    (nothing locally), and a warning when torch is older than the course's minimum.
+    """
+    done = [f"installed {', '.join(installed)}"] if installed else []
+    if hosted:  # downloads and saved models go next to the notebook (Colab: /content), where you can see them
+        os.environ.setdefault("COURSE_DATA_HOME", "data")
+        os.environ.setdefault("COURSE_RUNS_DIR", "runs")
+    if colab:
+        from google.colab import output
+
+        output.enable_custom_widget_manager()  # the sliders and the live dashboard need it on Colab
+        os.environ["COURSE_WIDGETS"] = "1"  # tells course_utils.kit.widgets that widgets will show
+        done.append("enabled the widget manager")
+    if done:
+        print(("Colab" if colab else "Kaggle") + ": " + "; ".join(done))
+    warning = torch_warning()
+    if warning:
+        print(warning)

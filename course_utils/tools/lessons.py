@@ -8,7 +8,8 @@ execution counts are cleared in both.
 
 Each lesson records the sha256 of its generated content (``metadata["course"]["generated_sha256"]``,
 computed with that field left out). A lesson edited since it was generated is not overwritten: the
-generator says so and exits 1, unless ``--force``.
+generator says so and exits 1, unless ``--force``. Every file is written atomically (a temporary file
+renamed into place), so an interrupted run never leaves half a notebook.
 
 Every lesson starts with the setup cell of :mod:`course_utils.tools.hosted` (it installs ``course_utils`` on
 Colab and Kaggle, and does nothing locally). Lessons carry what JupyterLab adds to a notebook it
@@ -31,6 +32,7 @@ import sys
 from pathlib import Path
 
 from ..kit.env import REPO_ROOT
+from ..kit.files import write_text_atomic
 from .hosted import setup_cell
 
 ROOT = REPO_ROOT
@@ -231,7 +233,7 @@ def _write(files: dict[Path, str], root: Path, force: bool) -> int:
             print(_refusal(p, why, root), file=sys.stderr)
             refused += 1
             continue
-        p.write_text(text)
+        write_text_atomic(p, text)  # a temporary file renamed into place: never half a notebook
         print(f"wrote {p.relative_to(root)}")
     return 1 if refused else 0
 

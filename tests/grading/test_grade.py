@@ -1,27 +1,26 @@
 """The grader: solution = full marks, empty lesson = 0, each broken submission = its exact score.
 
 Broken submissions are made here from the solution notebooks by replacing one exercise cell with a
-typical mistake. One batch run (one kernel per submission, quick mode) feeds most tests.
+typical mistake. One batch run (each submission in its sandbox, quick mode, two at once) feeds most tests;
+the checks themselves are also run in this process (:func:`_grade_code`) where a kernel is not needed.
 """
 
 import ast
 import csv
 import importlib
-import io
 import json
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from course_utils.grading import grade
-from course_utils.grading import kernel as grade_kernel
+from course_utils.grading import grade, worker
 from course_utils.grading.hidden import REFERENCES
 from course_utils.lesson3.checks import check_g_step
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 LESSONS = grade.load_lessons()
+SANDBOX = grade.sandboxing.why_unavailable() is None  # CI installs bubblewrap; elsewhere the same checks run bare
 CELL_TIMEOUT = 45  # seconds; lesson 1's setup cell (the doctor's short report) took 16.3 s single-threaded,
 # as the grader runs it, on an idle 2-core AMD EPYC: 15 s timed it out in a CI run
 
@@ -108,7 +107,8 @@ def graded(tmp_path_factory):
                         "execution_count": None}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     (folder / "some_other_course.ipynb").write_text(json.dumps(other))
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    reports = grade.grade_all([str(folder)], out, cell_timeout=CELL_TIMEOUT, total_timeout=300)
+    reports = grade.grade_all([str(folder)], out, cell_timeout=CELL_TIMEOUT, total_timeout=300, jobs=2,
+                              sandbox=SANDBOX)
     with open(out / "gradebook.csv") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
     return {"reports": {r["student"]: r for r in reports}, "rows": rows, "out": out, "folder": folder,
@@ -176,7 +176,7 @@ def test_gradebook_matches_expected_scores_exactly(graded):
     assert "invalid JSON" in rows["not_json"]["error"]
     assert "matches no lesson" in rows["some_other_course"]["error"]
     assert list(rows["solution_01"])[:2] == ["student", "lesson"]
-    assert list(rows["solution_01"])[-4:] == ["total", "max", "runtime_s", "error"]
+    assert list(rows["solution_01"])[-5:] == ["total", "max", "runtime_s", "error", "review"]
 
 
 def _lesson(name: str) -> str:
@@ -223,7 +223,7 @@ def graded_05(tmp_path_factory):
     folder, out = tmp_path_factory.mktemp("submissions_05"), tmp_path_factory.mktemp("grades_05")
     for name, (make, *_) in BROKEN_05.items():
         (folder / f"{name}.ipynb").write_text(json.dumps(make()))
-    reports = grade.grade_all([str(folder)], out, cell_timeout=120, total_timeout=480)
+    reports = grade.grade_all([str(folder)], out, cell_timeout=120, total_timeout=480, jobs=2, sandbox=SANDBOX)
     return {r["student"]: r for r in reports}
 
 
@@ -262,37 +262,50 @@ def test_lesson_is_found_by_metadata_or_by_exercise_names():
     assert grade.identify_lesson(nb, LESSONS, "bob_work")["name"] == "03_training_a_gan"
 
 
-def _kernel_grade(ns: dict, exercise_id: str) -> dict:
-    """Run the in-kernel part of the grader in this process and score it."""
+def _exercise(exercise_id: str) -> tuple[dict, dict]:
     lesson = next(lesson for lesson in LESSONS.values() for e in lesson["exercises"] if e["id"] == exercise_id)
-    ex = next(e for e in lesson["exercises"] if e["id"] == exercise_id)
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        grade_kernel.kernel_grade(ns, grade_kernel.kernel_spec(lesson, ex), "n0nce")
-    result = grade_kernel.read_result(buf.getvalue(), "n0nce")
+    return lesson, next(e for e in lesson["exercises"] if e["id"] == exercise_id)
+
+
+_TAKEN = {}  # id(namespace) -> (the AST nodes of its definitions, failed definitions, statements not run)
+
+
+def _namespace(code: str) -> dict:
+    """``code`` as one exercise cell, taken as the check phase takes it (imports, def, class; nothing else)."""
+    cells = [{"cell_type": "code", "metadata": {"exercise": {"id": "cell"}}, "source": code}]
+    statements, skipped = worker.definitions(cells, {"exercises": [{"id": "cell", "names": []}]})
+    ns, failed = worker.build_namespace(statements)
+    _TAKEN[id(ns)] = ({n.name: n for _, n in statements if hasattr(n, "name")}, failed, skipped.get(0, []))
+    return ns
+
+
+def _kernel_grade(ns: dict, exercise_id: str) -> dict:
+    """Run the check phase's grading of one exercise in this process, on ``ns``, and score it."""
+    lesson, ex = _exercise(exercise_id)
+    nodes, failed, not_run = _TAKEN.get(id(ns), ({}, {}, []))
+    result = worker.grade_exercise(ex, lesson, ns, failed, nodes, *worker.load_trusted(lesson), list(nodes.values()))
+    result["not_run"] = not_run
     run = {"errors": [], "timeouts": [], "kernel": "ok", "grading_output": {}}
     return grade.score_exercise(ex, result, None, run)
 
 
-def _namespace(code: str) -> dict:
-    ns = {"__name__": "__main__"}
-    exec(code, ns)  # noqa: S102 - a stand-in for a student's notebook
-    return ns
+def _grade_code(code: str, exercise_id: str) -> dict:
+    return _kernel_grade(_namespace(code), exercise_id)
 
 
 def test_copying_the_course_utils_reference_scores_zero():
-    ns = _namespace("from course_utils.models import Generator\nfrom course_utils.checks import check_generator\n"
-                    "latent_dim = 100\n")
-    row = _kernel_grade(ns, "conv_generator")
+    row = _grade_code("from course_utils.models import Generator\nfrom course_utils.checks import check_generator\n"
+                      "latent_dim = 100\n", "conv_generator")
     assert row["points"] == 0 and row["status"] == "failed"
     assert any("imported rather than written in the notebook" in m for m in row["messages"])
 
 
 def test_a_redefined_self_check_is_ignored():
-    ns = _namespace("import torch\ndef discriminator_loss(r, f):\n    return torch.tensor(0.0)\n"
-                    "check_discriminator_loss = lambda fn: type('R', (), {'items': [(True, 'ok')]})()\n")
-    row = _kernel_grade(ns, "discriminator_loss")
+    row = _grade_code("import torch\ndef discriminator_loss(r, f):\n    return torch.tensor(0.0)\n"
+                      "check_discriminator_loss = lambda fn: type('R', (), {'items': [(True, 'ok')]})()\n",
+                      "discriminator_loss")
     assert row["points"] == 0 and any("instead of" in m for m in row["messages"])
+    assert any("check_discriminator_loss = lambda" in m for m in row["not_run"])  # reported, never run
 
 
 def test_hidden_seeded_run_catches_what_the_self_check_misses():
@@ -440,7 +453,7 @@ def graded_06(tmp_path_factory):
     (folder / "solution_06.ipynb").write_text(_solution("06").read_text())
     for name, (make, *_) in BROKEN_06.items():
         (folder / f"{name}.ipynb").write_text(json.dumps(make()))
-    reports = grade.grade_all([str(folder)], out, cell_timeout=180, total_timeout=600)
+    reports = grade.grade_all([str(folder)], out, cell_timeout=180, total_timeout=600, jobs=2, sandbox=SANDBOX)
     return {r["student"]: r for r in reports}
 
 

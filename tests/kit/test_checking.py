@@ -8,7 +8,7 @@ import course_utils.checks as checks  # lessons 1-3 (the old flat path: one modu
 import pytest
 import torch
 
-from course_utils.grading.kernel import bound
+from course_utils.grading.worker import bound
 from course_utils.kit import checking
 from course_utils.lesson2.ring import mode_counts
 from course_utils.lesson4 import checks as stability_checks

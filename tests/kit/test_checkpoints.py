@@ -1,3 +1,5 @@
+import time
+
 import pytest
 import torch
 
@@ -113,3 +115,76 @@ def test_history_roundtrip(tmp_path):
     assert h2["samples"][0]["images"].dtype == torch.float32
     shipped = load_history("fashion_dcgan")
     assert shipped["epochs"] == 50 and len(shipped["d_loss"]) == 50 * shipped["steps_per_epoch"]
+
+
+# ----------------------------------------------------------------------------- below torch 2.10: shipped files only
+
+@pytest.mark.parametrize("version, safe", [("2.6.0", False), ("2.9.1+cu128", False), ("2.10.0", True),
+                                           ("2.14.1+cu130", True), ("3.0", True)])
+def test_which_torch_reads_any_file_safely(version, safe):
+    assert checkpoints.loads_any_file_safely(version) is safe
+
+
+def test_below_torch_2_10_only_shipped_files_are_read(tmp_path, monkeypatch):
+    own = export_generator(Generator(latent_dim=8, width=4), tmp_path / "g.pt")
+    history = save_history({"d_loss": [0.5], "samples": []}, tmp_path / "h.pt")
+    run = save_checkpoint(tmp_path / "run.pt", G=Generator(width=8))
+    assert load_generator(own).latent_dim == 8  # this torch (>= 2.10) reads any file
+    monkeypatch.setattr(torch, "__version__", "2.9.1+cu128")  # the running torch, as load_checkpoint sees it
+    for load, path in ((load_generator, own), (load_history, history), (load_checkpoint, run)):
+        with pytest.raises(CheckpointError, match="refusing to read") as info:
+            load(path)
+        message = str(info.value)
+        assert "torch 2.9.1+cu128" in message and "CVE-2026-24747" in message
+        assert 'pip install -U "torch>=2.10"' in message  # how to fix it
+    assert load_generator("fashion_dcgan").latent_dim == 100  # the shipped files still load
+    assert load_history("fashion_dcgan")["epochs"] == 50
+    assert checkpoints.is_shipped(checkpoints.PRETRAINED_DIR / "fashion_dcgan.pt")
+    checkpoints.check_loadable(own, version="2.10.0")  # injectable: the same file passes on a safe torch
+    outside = checkpoints.PRETRAINED_DIR / ".." / ".." / "pyproject.toml"  # a path through pretrained/, resolved
+    assert not checkpoints.is_shipped(outside)
+    with pytest.raises(CheckpointError, match="refusing to read"):
+        checkpoints.check_loadable(outside, version="2.6.0")
+
+
+# ----------------------------------------------------------------------------- shapes before allocation
+
+def test_a_tiny_file_asking_for_a_huge_generator_is_refused_before_allocating(tmp_path, monkeypatch):
+    """width 1024, latent 4096: a ~5 GB FlowerGenerator. The file holds one small tensor; the shapes are
+    compared on the meta device and the model is never built for real."""
+    path = save_checkpoint(tmp_path / "huge.pt", arch="course_utils.wgan.FlowerGenerator",
+                           kwargs={"latent_dim": 4096, "width": 1024, "image_size": 64},
+                           state_dict={"net.0.weight": torch.zeros(2, 2)}, meta={})
+    built_on = []
+    real_class = checkpoints._generator_class
+
+    def spying_class(arch):
+        cls = real_class(arch)
+
+        def build(**kwargs):
+            built_on.append(torch.empty(()).device.type)  # the device a factory call allocates on now
+            return cls(**kwargs)
+        return build
+
+    monkeypatch.setattr(checkpoints, "_generator_class", spying_class)
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match=r"the weights do not fit FlowerGenerator\(latent_dim=4096, "
+                                              r"width=1024, image_size=64\): 'net.0.weight' has shape \(2, 2\)"):
+        load_generator(path)
+    assert built_on == ["meta"]  # shapes only: no real-device build
+    assert time.perf_counter() - start < 5
+
+
+def test_the_first_missing_or_extra_tensor_is_named(tmp_path):
+    G = Generator(latent_dim=8, width=4)
+    state = {k: v.clone() for k, v in G.state_dict().items()}
+    first = next(iter(state))
+    kwargs = {"latent_dim": 8, "width": 4}
+    missing = save_checkpoint(tmp_path / "missing.pt", arch="course_utils.models.Generator", kwargs=kwargs,
+                              state_dict={k: v for k, v in state.items() if k != first})
+    with pytest.raises(CheckpointError, match=f"it has no tensor '{first}'"):
+        load_generator(missing)
+    extra = save_checkpoint(tmp_path / "extra.pt", arch="course_utils.models.Generator", kwargs=kwargs,
+                            state_dict={**state, "backdoor.weight": torch.zeros(1)})
+    with pytest.raises(CheckpointError, match="a tensor 'backdoor.weight' the model lacks"):
+        load_generator(extra)

@@ -228,3 +228,61 @@ def test_old_or_outdated_cache_entries_are_measured_again(runs_dir):
     clock = FakeClock({"fp32": 100, "fp32 channels_last": 50}, steps=1)
     again = choose_speed(G, D, "cpu", amp=False, batch_size=8, steps=1, timer=clock)
     assert again.source == "measured" and again.channels_last is True and clock.calls == 8  # 2 x (warm-up + 1)
+
+
+def test_two_runs_writing_the_cache_at_once_both_keep_their_entry(runs_dir, monkeypatch):
+    """Each write reads the cache, adds its entry and writes it back; a pause after the read lets the other
+    writer in. Under the lock the second waits, so neither entry is lost."""
+    import json
+    import threading
+    import time
+
+    real_read = speed.read_cache
+
+    def slow_read():
+        data = real_read()
+        time.sleep(0.3)  # the other thread reads now, unless the lock keeps it out
+        return data
+
+    monkeypatch.setattr(speed, "read_cache", slow_read)
+    choice = speed.SpeedChoice(False, True, "measured", {"fp32": 10.0}, "test machine")
+    threads = [threading.Thread(target=speed.write_cache, args=(key, choice)) for key in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    data = json.loads((runs_dir / speed.CACHE_NAME).read_text())
+    assert set(data) == {"first", "second"}
+    assert [p.name for p in runs_dir.iterdir() if p.name.endswith(".tmp")] == []  # no temporary file left
+
+
+def test_two_processes_writing_the_cache_at_once_both_keep_their_entry(runs_dir):
+    import json
+    import subprocess
+    import sys
+
+    code = ("import sys, time\nfrom course_utils.kit import speed\nreal = speed.read_cache\n"
+            "speed.read_cache = lambda: (real(), time.sleep(0.5))[0]\n"
+            "speed.write_cache(sys.argv[1], speed.SpeedChoice(True, False, 'measured', {'bf16': 5.0}))\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, key]) for key in ("one", "two")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert set(json.loads((runs_dir / speed.CACHE_NAME).read_text())) == {"one", "two"}
+
+
+@pytest.mark.parametrize("field, value", [("amp", "yes"), ("channels_last", 1), ("ms_per_pass", [1, 2]),
+                                          ("ms_per_pass", "fast"), ("notes", "none"), ("first_pass_ms", {"bf16": "x"}),
+                                          ("spread", "wide"), pytest.param("spread", 10**400, id="spread-huge"),
+                                          ("date", 20250101)])
+def test_a_wrongly_typed_cache_entry_is_measured_again(runs_dir, field, value):
+    import json
+
+    G, D = models()
+    choose_speed(G, D, "cpu", amp=False, batch_size=8, steps=1,
+                 timer=FakeClock({"fp32": 100, "fp32 channels_last": 50}, steps=1))
+    path = runs_dir / speed.CACHE_NAME
+    (key, entry), = json.loads(path.read_text()).items()
+    path.write_text(json.dumps({key: {**entry, field: value}}))
+    clock = FakeClock({"fp32": 100, "fp32 channels_last": 50}, steps=1)
+    again = choose_speed(G, D, "cpu", amp=False, batch_size=8, steps=1, timer=clock)
+    assert again.source == "measured" and clock.calls == 8  # not raised, not used: measured again
+    assert json.loads(path.read_text())[key]["amp"] is False  # and the entry is written anew, well formed

@@ -50,7 +50,7 @@ def test_setup_cpu_installs_torch_from_the_cpu_index_first_and_records_it(course
     assert course.main(["setup", "--cpu"]) == 0
     first, *rest = pip_installs(course.calls)
     assert first[first.index("--index-url") + 1] == "https://download.pytorch.org/whl/cpu"
-    assert first[-2:] == ["torch>=2.4", "torchvision>=0.19"]  # requirements.txt's lower bounds
+    assert first[-2:] == ["torch>=2.6", "torchvision>=0.21"]  # requirements.txt's lower bounds
     assert any("requirements.txt" in " ".join(c) for c in rest)
     assert not any("--index-url" in c for c in rest)  # the rest comes from the normal index
     assert json.loads(course.STAMP.read_text())["torch"] == "cpu"

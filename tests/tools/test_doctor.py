@@ -110,12 +110,26 @@ def test_a_data_dir_that_is_not_a_folder_fails(ready, monkeypatch):
 
 
 def test_too_old_torch_is_a_problem_line(ready, monkeypatch, capsys):
-    monkeypatch.setattr(torch, "__version__", "2.1.2+cu118")
+    monkeypatch.setattr(torch, "__version__", "2.5.1+cu118")
     line = doctor.check_packages()
-    assert line.level == "FAIL" and "torch 2.1.2+cu118 (needs >= 2.4)" in line.text
-    assert 'Fix: pip install -U "torch>=2.4" "torchvision>=0.19"' in line.text
+    assert line.level == "FAIL" and "torch 2.5.1+cu118 (needs >= 2.6)" in line.text
+    assert "CVE-2025-32434" in line.text and "execute code" in line.text
+    assert 'Fix: pip install -U "torch>=2.6" "torchvision>=0.21"' in line.text
     assert doctor.report(short=True, steps=1) == 1
-    assert "FAIL  torch 2.1.2" in capsys.readouterr().out
+    assert "FAIL  torch 2.5.1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("torch_version, vision, level", [
+    ("2.5.1", "0.20.1", "FAIL"), ("2.6.0", "0.21.0", "WARN"), ("2.9.1+cu128", "0.24.1", "WARN"),
+    ("2.10.0", "0.25.0", "ok"), ("2.14.1+cu130", "0.29.1", "ok"),
+])
+def test_torch_below_2_10_is_a_warning_naming_the_loader_bug(torch_version, vision, level):
+    line = doctor.check_packages({"torch": torch_version, "torchvision": vision})
+    assert line.level == level, line.text
+    if level == "WARN":
+        assert "CVE-2026-24747" in line.text and "memory-corruption" in line.text
+        assert 'Fix: pip install -U "torch>=2.10" "torchvision>=0.25"' in line.text
+    assert ("CVE-2025-32434" in line.text) == (level == "FAIL")
 
 
 def test_old_python_and_busy_machine(ready, monkeypatch):

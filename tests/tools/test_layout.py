@@ -86,10 +86,16 @@ def test_each_notebook_imports_from_two_places(folder):
         assert modules <= {"course_utils", f"course_utils.lesson{lesson}"}, f"{path.name} imports {sorted(modules)}"
 
 
+# Removed on purpose: the grader's in-kernel path, which let a submission forge its own score (the checks now run in
+# a separate sandboxed process, course_utils.grading.worker).
+REMOVED = {"grade_kernel": {"SPEC_KEYS", "kernel_cell", "kernel_grade", "kernel_spec", "read_result"},
+           "grade": {"kernel_cell", "read_result"}}
+
+
 @pytest.mark.parametrize("old", sorted(FLAT_API))
 def test_every_flat_name_still_imports(old):
     module = course_utils if old == "__init__" else importlib.import_module(f"course_utils.{old}")
-    missing = [name for name in FLAT_API[old] if not hasattr(module, name)]
+    missing = [name for name in FLAT_API[old] if not hasattr(module, name) and name not in REMOVED.get(old, ())]
     assert not missing, f"course_utils.{old} lost {missing}"
 
 

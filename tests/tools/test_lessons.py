@@ -60,3 +60,33 @@ def test_checked_cells_have_expected_output():
         for cell in json.loads(path.read_text())["cells"]:
             if "NBVAL_CHECK_OUTPUT" in cell["source"]:
                 assert "expected_output" in cell["metadata"], path.name
+
+
+def test_lessons_are_written_atomically(tmp_path, monkeypatch, capsys):
+    """A lesson is written under a temporary name and renamed into place: a write that fails (disk full,
+    interrupted) leaves the previous lesson whole and no temporary file behind."""
+    import shutil
+
+    from course_utils.kit import files
+
+    for folder in ("solutions", "notebooks"):
+        (tmp_path / folder).mkdir()
+    shutil.copy(ROOT / "solutions" / "01_generator.ipynb", tmp_path / "solutions")
+    assert lessons.main([], root=tmp_path) == 0
+    lesson, solution = tmp_path / "notebooks" / "01_generator.ipynb", tmp_path / "solutions" / "01_generator.ipynb"
+    before = lesson.read_text()
+    nb = json.loads(solution.read_text())
+    nb["cells"][1]["source"] += "\n# changed"
+    solution.write_text(lessons.dumps(nb))
+
+    def failing_replace(src, dst):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="No space left"):
+        lessons.main([], root=tmp_path)
+    assert lesson.read_text() == before  # the old lesson, whole
+    assert sorted(p.name for p in (tmp_path / "notebooks").iterdir()) == ["01_generator.ipynb"]
+    monkeypatch.undo()
+    assert lessons.main([], root=tmp_path) == 0 and "# changed" in lesson.read_text()
+    assert lessons.main(["--check"], root=tmp_path) == 0
