@@ -7,7 +7,6 @@ the new one is identical.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -78,28 +77,6 @@ def replace_gradebook(path: Path, text: str, echo=print) -> Path | None:
         echo(f"the earlier {path.name} was moved to {backup}")
     write_text_atomic(path, text)
     return backup
-
-
-class Gradebook:
-    """The gradebook of one grading run, rewritten (atomically) each time a submission finishes.
-
-    The first write of the run moves an earlier, different gradebook aside; later writes replace this run's own.
-    """
-
-    def __init__(self, path: Path, lessons: dict, echo=print):
-        self.path, self.lessons, self.echo = Path(path), lessons, echo
-        self.lock, self.started = threading.Lock(), False
-
-    def write(self, reports: list) -> None:
-        from .report import gradebook_text
-
-        with self.lock:
-            text = gradebook_text([r for r in reports if r is not None], self.lessons)
-            if self.started:
-                write_text_atomic(self.path, text)
-            else:
-                replace_gradebook(self.path, text, self.echo)
-                self.started = True
 
 
 def _read(path: Path) -> str:

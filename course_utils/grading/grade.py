@@ -54,9 +54,9 @@ from .exercises import (  # noqa: F401 - the old module had them
     pick_lesson,
     read_submission,
 )
-from .files import GRADEBOOK, Gradebook, check_out_folder, submissions
+from .files import GRADEBOOK, check_out_folder, submissions
 from .phases import check_phase, run_phase
-from .report import RULE, STATUS, format_report, score_exercise, write_gradebook
+from .report import RULE, STATUS, Gradebook, format_report, score_exercise, write_gradebook
 from .runner import TIMED_OUT  # noqa: F401 - the old module had it
 from .worker import exercise_cells
 

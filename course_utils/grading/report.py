@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from pathlib import Path
 
+from ..kit.files import write_text_atomic
 from .files import replace_gradebook
 
 RULE = ("An exercise scores its points only if the lesson's self-check, the grader's hidden checks "
@@ -134,3 +136,23 @@ def gradebook_text(reports: list[dict], lessons: dict) -> str:
                     + [r["score"], "" if r["max"] is None else r["max"], r["runtime_s"], r["error"] or "",
                        review or ""]])
     return buf.getvalue()
+
+
+class Gradebook:
+    """The gradebook of one grading run, rewritten (atomically) each time a submission finishes.
+
+    The first write of the run moves an earlier, different gradebook aside; later writes replace this run's own.
+    """
+
+    def __init__(self, path: Path, lessons: dict, echo=print):
+        self.path, self.lessons, self.echo = Path(path), lessons, echo
+        self.lock, self.started = threading.Lock(), False
+
+    def write(self, reports: list) -> None:
+        with self.lock:
+            text = gradebook_text([r for r in reports if r is not None], self.lessons)
+            if self.started:
+                write_text_atomic(self.path, text)
+            else:
+                replace_gradebook(self.path, text, self.echo)
+                self.started = True
