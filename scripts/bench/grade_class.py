@@ -54,7 +54,7 @@ def make_class(n: int, folder: Path) -> dict[str, int]:
         cells = [dict(c) for c in base]
         kind, score = i % 3, 7
         if kind == 1:
-            exercise = list(MISTAKES)[i % len(MISTAKES)]
+            exercise = list(MISTAKES)[(i // 3) % len(MISTAKES)]  # every kind of mistake in turn
             old, new, lost = MISTAKES[exercise]
             for c in cells:
                 if c["metadata"].get("exercise", {}).get("id") == exercise:
