@@ -40,8 +40,9 @@ def _course_env(workdir_home: str) -> dict:
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(ROOT), "COURSE_RUNS_DIR": f"{workdir_home}/runs",
            "MPLCONFIGDIR": "/tmp/matplotlib", "CUDA_VISIBLE_DEVICES": "", "COURSE_WIDGETS": "0",
            HOME_ENV: f"{workdir_home}/data"}  # a private, writable copy of what the notebook reads
-    if _data_source():
-        env[DATA_ENV] = _data_source()
+    source = _data_source()
+    if source:
+        env[DATA_ENV] = source
     return env
 
 

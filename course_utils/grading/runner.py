@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..tools.lessons import cell_source
+
 OUTPUT_LIMIT = 2_000_000  # bytes of cell output kept in all
 TIMED_OUT = "GraderCellTimeout"
 
@@ -73,11 +75,6 @@ async def _execute(client, cell, index: int, timeout: float) -> str:
         return "dead"
 
 
-def _source(cell) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
 async def run_cells(nb, cell_timeout: float, total_timeout: float) -> dict:
     """Run the notebook's code cells in order in a fresh kernel; what happened, as a dict."""
     client_class = _client_class()
@@ -89,7 +86,7 @@ async def run_cells(nb, cell_timeout: float, total_timeout: float) -> dict:
     start = time.monotonic()
     async with client.async_setup_kernel():
         for index, cell in enumerate(list(nb.cells)):
-            if cell.cell_type != "code" or not _source(cell).strip():
+            if cell.cell_type != "code" or not cell_source(cell).strip():
                 continue
             left = total_timeout - (time.monotonic() - start)
             if left < 1 or run["kernel"] != "ok":

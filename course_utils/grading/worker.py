@@ -36,7 +36,7 @@ import sys
 import traceback
 from contextlib import contextmanager
 
-from .exercises import code_trees
+from .exercises import cell_source, code_trees
 
 SUBMISSION_MODULE = "__submission__"
 REVIEW_NAMES = {"os", "sys", "subprocess", "ctypes", "builtins", "__builtins__", "__import__", "importlib", "gc",
@@ -54,11 +54,6 @@ def load_trusted(lesson: dict):
     hidden = importlib.import_module("course_utils.grading.hidden")
     importlib.import_module("course_utils.kit.checking")
     return trusted, hidden.HIDDEN, hidden.REFERENCES
-
-
-def _source(cell) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
 
 
 def exercise_cells(cells: list, lesson: dict) -> dict[str, int]:
@@ -87,7 +82,7 @@ def definitions(cells: list, lesson: dict) -> tuple[list, dict]:
         if cell.get("cell_type") != "code":
             continue
         try:
-            tree = ast.parse(_source(cell))
+            tree = ast.parse(cell_source(cell))
         except SyntaxError as exc:
             if i in exercise_at:
                 skipped.setdefault(i, []).append(f"the cell does not parse: {exc.msg} (line {exc.lineno})")
