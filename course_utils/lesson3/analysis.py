@@ -19,11 +19,13 @@ from ..measure.verdicts import (  # noqa: F401 - re-exported
     DOMINANT_D_FAKE,
     MAX_DRIFT,
     MAX_SWING,
+    MAX_TREND,
     NEAR_HALF,
     VANISHING_SIGNAL,
     balance,
     balance_findings,
     default_window,
+    trend,
 )
 
 # Thresholds and the measurements behind every verdict live in one place, shared with lesson 4's
@@ -91,7 +93,7 @@ def convergence_checklist(history: dict, window: int | None = None, verbose: boo
     checks = [
         Check("D is not dominant", d_loss >= D_DOMINANT_LOSS,
               f"mean D loss {m['d_loss']:.3f} (needs >= {m['floor'] + D_DOMINANT_LOSS:.2f}; chance {LOG2:.3f})"),
-        Check("D is better than chance", d_loss <= D_TOO_WEAK_LOSS,
+        Check("D is not worse than chance (within 0.05)", d_loss <= D_TOO_WEAK_LOSS,
               f"mean D loss {m['d_loss']:.3f} (needs <= {m['floor'] + D_TOO_WEAK_LOSS:.3f})"),
         Check("D does not reject most fakes", m["d_fake"] >= DOMINANT_D_FAKE,
               f"mean D(G(z)) {m['d_fake']:.3f} (needs >= {DOMINANT_D_FAKE})"),
@@ -118,31 +120,50 @@ VERDICT = {"discriminator dominance": "d_dominant", "vanishing gradient": "d_dom
 
 
 def assess_equilibrium(history: dict, window: int | None = None, verbose: bool = True) -> dict:
-    """Name the state of the game: d_dominant, d_failing, oscillating, balanced or near_equilibrium (lesson 3).
+    """Name the state of the game: d_dominant, d_failing, oscillating, d_gaining, g_gaining, balanced or
+    near_equilibrium (lesson 3). The first three read the last window; ``d_gaining``/``g_gaining`` read the whole
+    run's second half (:func:`course_utils.measure.verdicts.trend`, epoch means), which one window cannot see.
 
     Decided by the same findings as lesson 4's health report (:func:`course_utils.measure.verdicts.balance_findings`).
     """
     m = balance(history, window)
     labels = [label for label, _ in balance_findings(m)]
     d_real, d_fake = m["d_real"], m["d_fake"]
+    moved = trend(history)  # the whole run's second half, epoch means (NaN for short runs)
     facts = f"D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f}, D loss {m['d_loss']:.3f}"
+    if np.isfinite(moved):
+        facts += f"; over the second half the epoch-mean D loss moved {moved:+.3f}"
     if "discriminator dominance" in labels or "vanishing gradient" in labels:
         verdict, text = "d_dominant", ("D DOMINATES: it separates real from fake almost perfectly, so G "
                                        "learns only to fool a D that rejects everything (lesson 4 shows what "
-                                       "follows). Weaken D: lower its lr, label smoothing, instance noise, "
-                                       "dropout, train it less often.")
+                                       "follows). Lesson 4 measures which remedies "
+                                       "help: a lower lr for D (equal to G's) and instance noise did.")
     elif "discriminator too weak" in labels:
         verdict, text = "d_failing", "D IS AT OR BELOW CHANCE: it no longer tells real from fake; G is ahead."
     elif labels:
         verdict, text = "oscillating", "NOT CONVERGED: the smoothed losses still swing or drift."
+    elif moved < -MAX_TREND:
+        verdict, text = "d_gaining", (f"BALANCED NOW, BUT D IS PULLING AHEAD: every check of the last window "
+                                      f"passes, yet over the run's second half D's loss fell by {-moved:.2f} "
+                                      f"(more than {MAX_TREND}): D is slowly winning, and a longer run may end "
+                                      "with D dominant.")
+    elif moved > MAX_TREND:
+        verdict, text = "g_gaining", (f"BALANCED NOW, G CATCHING UP: every check of the last window passes, "
+                                      f"and over the run's second half D's loss rose by {moved:.2f} towards "
+                                      "chance: the game has not settled yet.")
     elif abs(d_real - 0.5) < NEAR_HALF and abs(d_fake - 0.5) < NEAR_HALF:
         verdict, text = "near_equilibrium", ("NEAR EQUILIBRIUM: D outputs close to 0.5 on real and fake "
                                              "alike, both losses near log 2.")
+    elif d_real <= d_fake:
+        verdict, text = "d_failing", ("D IS NOT AHEAD: it rates the fakes at least as real as the real "
+                                      "images.")
     else:
-        verdict, text = "balanced", ("BALANCED, NOT AT EQUILIBRIUM: D stays ahead (D(x) > D(G(z))) but "
-                                     "G keeps getting gradient and the losses are stable. This is the "
-                                     "usual healthy state; the ideal equilibrium (D = 0.5 everywhere, both "
-                                     "losses at log 2) is rarely reached in practice.")
+        verdict, text = "balanced", ("BALANCED, NOT AT EQUILIBRIUM: D stays ahead (D(x) > D(G(z))), G keeps "
+                                     "getting gradient, and neither the last window nor the run's second half "
+                                     "shows the balance moving. This is the usual healthy state; the ideal "
+                                     "equilibrium (D = 0.5 everywhere, both losses at log 2) is rarely reached "
+                                     "in practice.")
     if verbose:
         print(f"{text}\n  evidence: {facts}")
-    return {"verdict": verdict, "message": text, "d_real": d_real, "d_fake": d_fake, "d_loss": m["d_loss"]}
+    return {"verdict": verdict, "message": text, "d_real": d_real, "d_fake": d_fake, "d_loss": m["d_loss"],
+            "trend": moved}

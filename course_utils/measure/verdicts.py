@@ -16,13 +16,19 @@ from ..kit.smoothing import LOG2, full_width_smooth
 # Thresholds, each with the reason for its value.
 D_DOMINANT_LOSS = 0.15  # mean D loss below this: D(x) ~ 0.86+ and D(G(z)) ~ 0.14- at once, D wins outright
 DOMINANT_D_FAKE = 0.15  # mean D(G(z)) below this: D rejects about 85% of the fakes or more
-D_TOO_WEAK_LOSS = LOG2 + 0.05  # mean D loss above chance (+ noise margin): D is worse than a coin flip
+CHANCE_MARGIN = 0.05  # a mean D loss this close to log 2 is chance: epoch means of a guessing D wobble by ~0.01-0.03
+D_TOO_WEAK_LOSS = LOG2 + CHANCE_MARGIN  # mean D loss above chance (+ noise margin): D is worse than a coin flip
 MAX_SWING = 0.10  # std of the smoothed D loss over the second half above this: the game keeps swinging
 MAX_DRIFT = 0.10  # the smoothed D loss moving more than this across the recent window: not settled yet
 NEAR_HALF = 0.10  # |D(x) - 0.5| and |D(G(z)) - 0.5| below this: near the ideal equilibrium
 SWING_WIDTH = 100  # steps in the moving average that the swing is measured on (slow oscillation)
 MAX_MOTION = 0.3  # mean move of the fixed-noise toy samples per epoch, second half: 0.3 = 15% of the ring's radius
 VANISHING_SIGNAL = 0.05  # mean |dL_G/d logit| per fake below this: 10x below the ~0.5 of a balanced game
+MAX_TREND = 0.05  # epoch-mean D loss moving more than this over the run's second half: one player is gaining.
+#   Epoch means wobble by ~0.005 from one epoch to the next, so a steady 0.05 is a trend, not noise; it is half
+#   of MAX_DRIFT because a slow slide over many epochs never shows inside one window (lesson 3's shipped run)
+SWD_FLOOR_MULTIPLE = 10  # an SWD within 10x of two real sets' SWD (the metric's floor): the coarse shapes and
+#   colours match; untrained or early generators score 20-30x the floor (lesson 5's records)
 
 
 def default_window(history: dict) -> int:
@@ -51,6 +57,31 @@ def drift(history: dict, window: int | None = None) -> float:
     window = window or default_window(history)
     s = full_width_smooth(history["d_loss"][-window:], max(5, window // 10))
     return float(s[-1] - s[0]) if len(s) > 1 else 0.0
+
+
+def epoch_means(history: dict, key: str) -> list[float]:
+    """Mean of ``history[key]`` per whole epoch (NaN entries ignored; empty without ``steps_per_epoch``)."""
+    steps = int(history.get("steps_per_epoch") or 0)
+    values = np.asarray(history[key], dtype=np.float64)
+    out = []
+    for e in range(len(values) // steps if steps else 0):
+        x = values[e * steps:(e + 1) * steps]
+        x = x[np.isfinite(x)]
+        out.append(float(x.mean()) if x.size else float("nan"))
+    return out
+
+
+def trend(history: dict, key: str = "d_loss") -> float:
+    """How far the epoch means of ``history[key]`` moved over the run's second half (a least-squares line's
+    rise across it; NaN with fewer than 4 epochs). Reads the whole run, not one window: a slow slide of a few
+    thousandths per epoch adds up here while :func:`drift` never sees it."""
+    means = epoch_means(history, key)
+    half = means[len(means) // 2:]
+    if len(means) < 4 or not all(np.isfinite(half)):
+        return float("nan")
+    x = np.arange(len(half), dtype=np.float64)
+    slope = np.polyfit(x, np.asarray(half), 1)[0]
+    return float(slope * (len(half) - 1))
 
 
 def sample_motion(history: dict) -> float:

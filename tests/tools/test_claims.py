@@ -220,3 +220,47 @@ def test_ema_claims_hold_only_when_the_record_and_the_measurement_say_so():
     one_seed_worse = ema_claims(_levers([24.5, 25.0], [23.4, 26.0], [18.4]), ema_fid=18.4)
     assert one_seed_worse[0].holds is False and "1/2 seeds" in one_seed_worse[0].statement
     assert ema_claims(_levers([24.5], [23.4], [18.4]), ema_fid=20.5)[1].holds is False
+
+
+# ----------------------------------------------------------------------------- every claim can fail
+
+FALSIFIED = re.compile(r"""must_fail\(.{0,300}?,\s*["']([a-z0-9_]+)["']\s*\)""", re.S)
+
+
+def _falsified_names():
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parents[1]
+    return {name for path in tests.rglob("*.py") for name in FALSIFIED.findall(path.read_text(encoding="utf-8"))}
+
+
+def test_every_claim_has_a_falsification_test():
+    stated = claims_command.stated_claims()
+    assert len(stated) >= 40  # the reader finds the lessons' claims
+    missing = stated - _falsified_names()
+    assert not missing, (f"claims with no test that makes them FAIL on a doctored input: {sorted(missing)}; "
+                         "add one that calls must_fail(claims, \"<name>\")")
+
+
+def test_the_falsification_reader_sees_a_missing_test(tmp_path):
+    found = FALSIFIED.findall('must_fail(experiments.collapse_claims(_doctor(t, "+ x", d_loss=0.55)),\n'
+                              '          "spectral_norm_too_weak")\nmust_pass(found, "balanced")')
+    assert found == ["spectral_norm_too_weak"]
+
+
+# ----------------------------------------------------------------------------- the docs cite claims
+
+def test_every_claim_the_docs_cite_is_stated():
+    assert claims_command.citation_problems() == []
+
+
+def test_a_cited_claim_that_is_unknown_or_fails_is_reported(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("D pulls ahead (claim `d_pulls_ahead`); lost (claim `no_such_claim`).\n")
+    problems = claims_command.citation_problems(root=tmp_path)
+    assert problems == ["README.md:1: cites claim `no_such_claim`, which no lesson states"]
+    failing = [claims.Claim("d_pulls_ahead", "...", False, lesson=3)]
+    problems = claims_command.citation_problems(failing, root=tmp_path)
+    assert "README.md:1: cites claim `d_pulls_ahead`, which FAILs on this run" in problems
+    unchecked = [claims.Claim("balanced", "...", True, lesson=3)]  # lesson 3 ran, d_pulls_ahead was not checked
+    assert any("did not check" in p for p in claims_command.citation_problems(unchecked, root=tmp_path))
