@@ -47,10 +47,11 @@ def check_sample_latent(fn, latent_dim: int = 100) -> CheckReport:
     return r
 
 
-def check_generator(G: nn.Module, latent_dim: int = 100, image_shape=(1, 28, 28)) -> CheckReport:
+def check_generator(G: nn.Module, latent_dim: int = 100, image_shape=(1, 28, 28), parts=()) -> CheckReport:
     """A generator maps ``(B, latent_dim)`` to ``(B, *image_shape)`` in [-1, 1], ending in tanh (lesson 1).
 
-    ``G`` is a model, or a class that is then built as ``G(latent_dim)``.
+    ``G`` is a model, or a class that is then built as ``G(latent_dim)``. ``parts``: names of submodules the
+    lesson's later cells use (lesson 1's ``project`` and ``upsample``); each must be an ``nn.Module`` attribute.
     """
     r = CheckReport(f"generator {G.__name__ if isinstance(G, type) else type(G).__name__}")
     ok, G = build_model(r, G, latent_dim)
@@ -58,6 +59,10 @@ def check_generator(G: nn.Module, latent_dim: int = 100, image_shape=(1, 28, 28)
         return r
     if not r.expect(isinstance(G, nn.Module), "is an nn.Module", f"expected an nn.Module, got {type(G).__name__}"):
         return r
+    for part in parts:
+        r.expect(isinstance(getattr(G, part, None), nn.Module), f"G.{part} is a module",
+                 f"G has no module named {part!r}: build it in __init__ as self.{part} = nn.Sequential(...), "
+                 "the name the exercise gives (later cells use it)")
     r.expect(getattr(G, "latent_dim", None) == latent_dim, f"G.latent_dim == {latent_dim}",
              f"G.latent_dim is {getattr(G, 'latent_dim', None)!r}: store it in __init__ "
              f"(self.latent_dim = latent_dim)")

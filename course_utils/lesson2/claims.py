@@ -43,7 +43,8 @@ def optimal_d_claims(collapsed: list[dict], perfect: list[dict]) -> list:
               f"covered {spread(covered)}, missing {spread(missing)}, largest error {spread(err)}"),
         claim("d_star_loss", f"its loss is log 2 - JS(p_data, p_g) = {collapsed[0]['d_star_loss']:.3f} on {n2}",
               ok2, f"loss {spread([r['d_loss'] for r in collapsed])}"),
-        claim("perfect_g_chance", f"against a perfect G, D = 0.5 at every mode centre (within 0.05) and its loss is log 2 on {n3}", ok3,
+        claim("perfect_g_chance", "against a perfect G, D = 0.5 at every mode centre (within 0.05) and its loss "
+              f"is log 2 on {n3}", ok3,
               f"largest |D - 0.5| {spread(half)}, loss {spread([r['d_loss'] for r in perfect])}"),
     ]
 

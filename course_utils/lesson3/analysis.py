@@ -101,8 +101,8 @@ def convergence_checklist(history: dict, window: int | None = None, verbose: boo
               f"std of the smoothed D loss over the second half {m['swing']:.3f} (needs <= {MAX_SWING})"),
         Check("no drift", abs(m["drift"]) <= MAX_DRIFT,
               f"smoothed D loss moved {m['drift']:+.3f} across the window (needs |.| <= {MAX_DRIFT})"),
-        Check("G's gradient has not vanished", m["g_signal"] >= VANISHING_SIGNAL,
-              f"G's loss passes {m['g_signal']:.3f} per fake into D's logit (needs >= {VANISHING_SIGNAL})"),
+        Check("G still gets a learning signal", m["g_signal"] >= VANISHING_SIGNAL,
+              f"G's loss pushes each fake's logit with strength {m['g_signal']:.3f} (needs >= {VANISHING_SIGNAL})"),
     ]
     if verbose:
         print(f"Convergence checklist (last {window} steps, averaged BCE):")

@@ -50,7 +50,7 @@ def balance_claims(history: dict, shipped: bool = False) -> list:
     d_loss, d_fake = trend(history), trend(history, "d_fake")
     return [
         claim("balanced", f"at its end {which} passes every check of the convergence checklist (the last "
-              "window: D neither dominant nor at chance, G's gradient not vanished, no swing, no drift)",
+              "window: D neither dominant nor at chance, G still gets a learning signal, no swing, no drift)",
               passed == len(checks), f"{passed}/{len(checks)} checks"),
         claim("d_pulls_ahead", f"yet over {which}'s second half D pulled ahead: the epoch-mean D loss fell by more "
               f"than {MAX_TREND} and D(G(z)) fell too, a slow trend that no one-window check sees", d_loss < -MAX_TREND

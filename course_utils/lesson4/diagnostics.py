@@ -2,11 +2,14 @@
 
 Three failures, each with its own evidence:
 
-* **discriminator dominance** (vanishing gradients for G): D's loss near 0, D(G(z)) near 0, and
-  a tiny gradient reaching G. This is about the *game*; it is not mode collapse.
+* **discriminator dominance**: D's loss far below log 2 and D(G(z)) near 0. It is about the *game*.
+  Whether G's gradient vanishes depends on G's loss: with the saturating loss it does as D(G(z)) goes
+  to 0 (the health report's "vanishing gradient"); with the non-saturating loss it does not.
 * **mode collapse**: the *samples* lack diversity: few of the modes covered, a class histogram
-  with low entropy. It is measured on samples; a loss cannot show it.
-* **non-convergence / oscillation**: the smoothed losses and the diversity keep swinging.
+  with low entropy. It is measured on samples; D's loss does not flag it. It often comes with
+  dominance, but it is a separate diagnosis.
+* **non-convergence / oscillation**: the samples keep moving from epoch to epoch (the same ``z``), and
+  the smoothed losses may swing.
 
 All loss thresholds use the course's averaged BCE (chance = log 2 ~ 0.693).
 """

@@ -1,16 +1,13 @@
-"""Lesson 4's experiments, run on several seeds: the toy ring, the three failures and their fixes.
+"""Lesson 4's experiments on several seeds: the toy ring, the three failures and the usual remedies.
 
-Every toy experiment of lesson 4 runs once per seed (a run takes seconds), tables show the median and
-the range over seeds, and a verdict is stated only when it holds on every seed
-(:mod:`course_utils.tools.claims` states them; ``python -m course_utils.claims --lesson 4`` re-runs
-them). The same functions serve the notebook and the command, so the two cannot drift.
+Tables show the median and range over seeds; a verdict is stated only when it holds on every seed. The same
+functions serve the notebook and ``python -m course_utils.claims --lesson 4``, so the two cannot drift.
 """
 
 from __future__ import annotations
 
 import torch
 
-from ..kit.env import cpu_name
 from ..kit.smoothing import LOG2
 from ..lesson2.ring import ring_centers, ring_data, ring_eval_fn, ring_loader, toy_models
 from ..measure.claims import claim, needs_full_run, on_every_seed, spread
@@ -54,6 +51,8 @@ FIXES = {
         "+ lr 5e-4 for both": dict(lr_g=5e-4, lr_d=5e-4),
     },
 }
+WEAKENING = ("+ lr_d 2e-4 (= lr_g)", "+ instance noise 0.2", "+ dropout 0.5 in D", "+ spectral norm in D")
+"""The dominance fixes that weaken D (the others change G's loss or D's number of steps)."""
 
 
 def toy_step_units(epochs: int = 50, seeds: int = len(SEEDS)) -> float:
@@ -84,11 +83,9 @@ def settings_for(failure: str, fix: str | None = None) -> dict:
 
 def toy_run(settings: dict, seed: int, epochs: int, *, device="cpu", toy: dict | None = None, verbose=False,
             desc: str = "toy", **hooks) -> dict:
-    """One run of the toy GAN with ``settings`` (flags of ``train_stable_gan`` plus ``d_options``) on ``seed``.
-
-    The seed fixes the data, the initial weights and the order of the batches. ``hooks``
-    (``d_loss_fn``, ``noise_fn``) go to ``train_stable_gan``: lesson 4 passes the student's functions.
-    """
+    """One run of the toy GAN with ``settings`` (flags of ``train_stable_gan`` plus ``d_options``) on ``seed``
+    (it fixes the data, the initial weights and the batch order). ``hooks`` (``d_loss_fn``, ``noise_fn``) go
+    to ``train_stable_gan``: lesson 4 passes the student's functions."""
     toy = {**TOY, **(toy or {})}
     settings = dict(settings)
     d_options = settings.pop("d_options", {})
@@ -157,8 +154,8 @@ def seed_table(group: dict[str, list[dict]]) -> dict[str, list[dict]]:
         print(f"{name:34}{col('modes'):>10}  {col('good'):>19}  {col('d_loss'):>19}  {col('d_fake'):>19}  "
               f"{col('g_grad'):>19}  {verdicts}")
     n = len(next(iter(group.values())))
-    print(f"(median [min-max] over {n} seed{'s' * (n > 1)}; last-epoch means; on-mode: share of samples within "
-          f"3 std of a mode; verdicts: the health report's, on how many seeds; measured on {cpu_name()})")
+    print(f"(median [min-max] over {n} seed{'s' * (n > 1)}; means over the last epoch, at least 100 steps; "
+          "on-mode: share of samples within 3 std of a mode; verdicts: the health report's, on how many seeds)")
     return table
 
 
@@ -228,7 +225,7 @@ def _all(rows, test) -> tuple[bool, str]:
     return on_every_seed(test(r) for r in rows)
 
 
-def _col(rows, key) -> str:
+def _col(rows, key) -> str:  # median [min-max] of one column over the seeds
     return spread([r[key] for r in rows])
 
 
@@ -288,10 +285,6 @@ def dominance_claims(table: dict, quick: bool = False) -> list:
                          f"samples lie on a mode (on {n}); D's numbers rebalance, the samples do not follow",
                          ok, "; ".join(f"{k[2:]}: on-mode {_col(table[k], 'good')}" for k in weakening)))
     return out
-
-
-WEAKENING = ("+ lr_d 2e-4 (= lr_g)", "+ instance noise 0.2", "+ dropout 0.5 in D", "+ spectral norm in D")
-"""The dominance fixes that weaken D (the others change G's loss or D's number of steps)."""
 
 
 def collapse_claims(table: dict, quick: bool = False) -> list:

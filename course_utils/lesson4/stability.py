@@ -1,11 +1,12 @@
 """A GAN trainer with a flag for each stabilising fix, checkpoints and resume (lesson 4).
 
-Which way each flag moves the balance between D and G:
+Which way each flag is meant to move the balance between D and G (lesson 4 measures what each
+does):
 
 ==========================  ======================================================  =============
 flag                        what it does                                            D becomes
 ==========================  ======================================================  =============
-lower ``lr_d`` (TTUR)       separate lrs; D's lower than before                      weaker
+lower ``lr_d``              separate lrs; D's lower than before                      weaker
 ``label_smoothing=0.1``     real targets 0.9, fake targets stay 0 (one-sided)        weaker
 ``instance_noise=0.1``      N(0, std^2) added to real *and* fake inputs of D         weaker
 ``d_every=2``               D is updated on every 2nd batch only                     weaker
@@ -150,9 +151,10 @@ def train_stable_gan(G, D, loader, num_epochs: int, device, *, lr_g: float = 2e-
                      dashboard=False) -> dict:
     """Train a GAN with the lesson-4 fixes as flags; return the history (lesson 4).
 
-    ``lr_g``/``lr_d``: the learning rates of G and D (``lr_d=None``: the same as ``lr_g``); different
-    rates are TTUR. ``label_smoothing``: real targets ``1 - label_smoothing``. ``instance_noise``: std
-    of the noise added to D's inputs, decayed linearly to 0 over ``instance_noise_decay`` epochs.
+    ``lr_g``/``lr_d``: the learning rates of G and D (``lr_d=None``: the same as ``lr_g``); two rates
+    are a two time-scale update rule (TTUR, Heusel et al. 2017, who usually give D the larger one).
+    ``label_smoothing``: real targets ``1 - label_smoothing``. ``instance_noise``: std of the noise added to
+    D's inputs, decayed linearly to 0 over ``instance_noise_decay`` epochs.
     ``d_every=N``: update D on every N-th batch (weaker D). ``d_steps=N``: N D updates per batch
     (stronger D). ``g_loss``: "non_saturating" or "saturating". Every ``sample_every`` epochs:
     fixed-noise samples and ``eval_fn(G)`` into the history; every ``checkpoint_every`` epochs: a

@@ -8,6 +8,8 @@ it just made; the provider makes the same runs, or reads the shipped records (:m
 
 from __future__ import annotations
 
+import statistics
+
 from ..measure.claims import claim, on_every_seed, spread
 from ..measure.records import load_levers
 
@@ -20,28 +22,50 @@ TOPS = ("T-shirt/top", "Pullover", "Coat", "Shirt")
 def control_claims(report: dict, who: str = "the shipped generator") -> list:
     """Lesson 6: the class asked for is the class the course classifier sees, overall and class by class.
 
-    Each class is held to the classifier's own accuracy on real images of that class (``relative``).
+    Each class is held to the classifier's own accuracy on real images of that class (``relative``), from both
+    sides: a class far below it is ambiguous, one far above it prototypical (:data:`OVERSHOOT`).
     """
     from ..kit.data import FASHION_CLASSES
     from .control import AGREEMENT_BAR, RELATIVE_BAR
 
     relative = report["relative"].tolist()
     worst = min(range(len(relative)), key=relative.__getitem__)
+    best = max(range(len(relative)), key=relative.__getitem__)
     return [
         claim("cgan_agreement", f"the classifier puts at least {AGREEMENT_BAR:.0%} of {who}'s samples in the "
               f"class they were asked for", report["agreement"] >= AGREEMENT_BAR,
               f"{report['agreement']:.3f} on {report['n']:,} samples"),
-        claim("cgan_every_class_at_bar", f"every class reaches {RELATIVE_BAR:.0%} of the classifier's own accuracy "
-              "on real images of that class, the tops it confuses (T-shirt/top, Pullover, Coat, Shirt) included",
+        claim("cgan_every_class_at_bar", f"no class falls below {RELATIVE_BAR:.0%} of the classifier's own accuracy "
+              "on real images of that class, the tops it confuses (T-shirt/top, Pullover, Coat, Shirt) included "
+              "(a floor only: it cannot see samples that are easier to classify than real ones)",
               min(relative) >= RELATIVE_BAR,
               f"lowest: {FASHION_CLASSES[worst]} {report['per_class'][worst]:.3f} vs real "
               f"{report['real_accuracy'][worst]:.3f} (ratio {relative[worst]:.2f})"),
+        claim("cgan_overshoots", f"yet some class is recognised over {OVERSHOOT:.2f}x as often as real images of it: "
+              f"{who}'s samples of it are more prototypical than the data", max(relative) > OVERSHOOT,
+              f"highest: {FASHION_CLASSES[best]} {report['per_class'][best]:.3f} vs real "
+              f"{report['real_accuracy'][best]:.3f} (ratio {relative[best]:.2f}); largest |ratio - 1| "
+              f"{worst_deviation(relative):.2f}"),
     ]
 
 
-def class_term_claims(levers: dict, dcgan_fid: float) -> list:
-    """Lesson 6: the plain projection game leaves a top below the bar on every seed; the class term lifts every
-    class past it on every seed, with FID no worse than lesson 3's generator; the other levers tried did not."""
+def worst_deviation(relative) -> float:
+    """The two-sided control measure: the largest ``|ratio - 1|`` over the classes, where ``ratio`` is a class's
+    agreement over the judge's accuracy on real images of it (0: every class exactly as recognisable as real;
+    below 1, G's samples are ambiguous; above 1, they are easier to classify than real ones: prototypical)."""
+    return max(abs(float(r) - 1.0) for r in relative)
+
+
+OVERSHOOT = 1.10
+"""A class whose samples the classifier recognises 10% more often than real images of it is prototypical: its
+samples miss the real class's hard, ambiguous cases (AC-GAN's known pull; Shu 2017, Gong et al. 2019)."""
+
+
+def class_term_claims(levers: dict, dcgan_fid: float | None = None) -> list:
+    """Lesson 6, from the sweep's record (the course classifier, one run per seed): the plain projection game leaves
+    a top below the bar; the class term lifts every class but overshoots, its samples easier to classify than real
+    ones; on the two-sided measure it is closer to the data than the plain game, a lighter term closer still; its
+    FID stays within the plain game's seed spread. (``dcgan_fid`` is accepted for old calls and not used.)"""
     from ..kit.data import FASHION_CLASSES
     from .control import RELATIVE_BAR
 
@@ -49,6 +73,7 @@ def class_term_claims(levers: dict, dcgan_fid: float) -> list:
     plain = [r for r in runs if r["class_weight"] == 0 and r["epochs"] == 20 and r["lr_d"] == r["lr_g"]
              and r["d_width"] == 64]
     term = [r for r in runs if r["class_weight"] == 1.0]
+    light = [r for r in runs if 0 < r["class_weight"] < 1.0]
     others = [r for r in runs if r["class_weight"] == 0 and r not in plain]
     if not plain or not term:
         raise ValueError("the lever record needs plain runs (class_weight 0) and class-term runs (class_weight 1.0)")
@@ -56,23 +81,43 @@ def class_term_claims(levers: dict, dcgan_fid: float) -> list:
     def lowest(r) -> str:  # the class with the lowest ratio to the classifier's real accuracy
         return FASHION_CLASSES[min(range(len(r["relative"])), key=r["relative"].__getitem__)]
 
+    def highest(r) -> str:
+        return FASHION_CLASSES[max(range(len(r["relative"])), key=r["relative"].__getitem__)]
+
     def worst(r) -> str:
         return f"{lowest(r)} {r['min_relative']:.2f}"
 
+    def dev(group) -> list[float]:
+        return [worst_deviation(r["relative"]) for r in group]
+
     ok1, n1 = on_every_seed(r["min_relative"] < RELATIVE_BAR and lowest(r) in TOPS for r in plain)
-    ok2, n2 = on_every_seed(r["min_relative"] >= RELATIVE_BAR for r in term)
-    ok3, n3 = on_every_seed(r["fid"] <= dcgan_fid for r in term)
-    return [
+    ok2, n2 = on_every_seed(r["min_relative"] >= RELATIVE_BAR and max(r["relative"]) > OVERSHOOT for r in term)
+    plain_fids, term_fids = [r["fid"] for r in plain], [r["fid"] for r in term]
+    out = [
         claim("plain_game_leaves_a_top", f"without the class term a top stays below {RELATIVE_BAR:.0%} of the "
               f"classifier's real accuracy on {n1}", ok1, "lowest per seed: " + ", ".join(worst(r) for r in plain)),
-        claim("class_term_every_class", f"with the class term (weight 1) every class reaches {RELATIVE_BAR:.0%} "
-              f"of it on {n2}", ok2, "lowest per seed: " + ", ".join(worst(r) for r in term)),
-        claim("class_term_fid", f"and its FID is no worse than lesson 3's generator ({dcgan_fid:.1f}) on {n3}", ok3,
-              f"FID {spread([r['fid'] for r in term])} (without it: {spread([r['fid'] for r in plain])})"),
+        claim("class_term_overshoots", f"with the class term (weight 1) every class reaches {RELATIVE_BAR:.0%} of it, "
+              f"but some class overshoots, recognised over {OVERSHOOT:.2f}x as often as real images of it, on {n2}: "
+              "its samples are easier to classify than real ones", ok2,
+              "lowest, highest per seed: " + ", ".join(f"{worst(r)}, {highest(r)} {max(r['relative']):.2f}"
+                                                      for r in term)),
+        claim("class_term_closer_two_sided", "on the two-sided measure (the largest |ratio - 1| over the classes) the "
+              "class term is closer to the real data than the plain game, median over seeds",
+              statistics.median(dev(term)) < statistics.median(dev(plain)),
+              f"largest |ratio - 1|: class term {spread(dev(term))}, plain {spread(dev(plain))}"),
+        claim("class_term_fid", "its FID stays within the plain game's range over seeds: no cost in FID that the seeds "
+              "can tell apart", min(plain_fids) <= statistics.median(term_fids)
+              <= max(plain_fids), f"FID class term {spread(term_fids)}, plain {spread(plain_fids)}"),
         claim("other_levers_fall_short", "more epochs, a wider D or TTUR did not lift every class past the bar "
               "(one seed each)", bool(others) and all(r["min_relative"] < RELATIVE_BAR for r in others),
               ", ".join(f"{r['run']}: {worst(r)}" for r in others)),
     ]
+    if light:
+        ok, n = on_every_seed(d < min(dev(term)) for d in dev(light))
+        out.append(claim("lighter_term_closer", f"a lighter class term (weight {light[0]['class_weight']:g}) is closer "
+                         f"still on {n}: its largest |ratio - 1| is below every weight-1 seed's", ok,
+                         f"weight {light[0]['class_weight']:g}: {spread(dev(light))}; weight 1: {spread(dev(term))}"))
+    return out
 
 
 def versus_unconditional_claims(cgan: dict, dcgan: dict) -> list:

@@ -1,7 +1,5 @@
 """Lesson 1's claims: each PASSes on the course's code and FAILs when its sentence is made false."""
 
-import torch
-
 from course_utils.kit import data
 from course_utils.lesson1 import claims, reference
 

@@ -163,3 +163,10 @@ def g_step_steps_both(D, G, opt_g, batch_size, latent_dim, device):
 def test_g_step_mistakes():
     assert "target is 1" in failures(checks.check_g_step(g_step_fake_target))
     assert "only opt_g.step()" in failures(checks.check_g_step(g_step_steps_both))
+
+
+def test_a_generator_without_the_named_parts_is_told_their_names():
+    parts = ("project", "upsample")
+    assert checks.check_generator(Generator(), parts=parts).passed
+    message = failures(checks.check_generator(Flat(nn.Tanh()), parts=parts))  # works, but names no parts
+    assert "self.project" in message and "self.upsample" in message
