@@ -148,6 +148,13 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def machine_check() -> int:
+    """Lesson 1's machine check: what the lessons need, in one line when all is well (no timing)."""
+    from .tools.doctor import machine_check as check
+
+    return check()
+
+
 def doctor_report(short: bool = True) -> int:
     """The doctor's report on this machine (lesson 1's machine check; ``python -m course_utils.doctor``)."""
     from .tools.doctor import report

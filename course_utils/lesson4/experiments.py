@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from ..kit.env import cpu_name  # noqa: F401 - the old flat module exposed it
 from ..kit.smoothing import LOG2
 from ..lesson2.ring import ring_centers, ring_data, ring_eval_fn, ring_loader, toy_models
 from ..measure.claims import claim, needs_full_run, on_every_seed, spread

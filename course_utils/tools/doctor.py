@@ -1,19 +1,15 @@
 """``python -m course_utils.doctor``: is this machine ready for the course, and how long will each lesson take?
 
-One line per check: Python, torch and torchvision against what the course supports, the device, the
-speed settings the lessons will use, the data (Fashion-MNIST, Oxford 102 Flowers: found where,
-which files missing), whether ``data/`` and ``runs/`` are writable, the widget packages, quick mode.
-Then it times a few training steps of lessons 3 and 5 (their own code path, see
-:mod:`course_utils.tools.forecast`) and predicts each lesson's full run on this machine.
-
-Every problem is one line that names the fix: ``WARN`` (a lesson runs, but worse or slower) or
-``FAIL`` (a lesson cannot run); the exit status is 1 when any line is ``FAIL``.
+One line per check (Python, torch and torchvision, the device, the lessons' speed settings, the data, writable
+``data/`` and ``runs/``, widgets, quick mode), then a few timed training steps of the lessons' own code path
+(:mod:`course_utils.tools.forecast`) and each lesson's predicted full run here. A problem is one line naming its
+fix: ``WARN`` (a lesson runs, worse or slower) or ``FAIL`` (it cannot run: exit status 1).
 
     python -m course_utils.doctor            # everything
     python -m course_utils.doctor --short    # only the problems and the predictions
     python -m course_utils.doctor --steps 5  # time fewer steps (faster, noisier)
 
-From a notebook: ``course_utils.tools.doctor.report(short=True)`` (returns the exit status).
+From a notebook: ``report(short=True)``; lesson 1 runs :func:`machine_check` (the checks, no timing).
 """
 
 from __future__ import annotations
@@ -127,11 +123,8 @@ def check_device() -> tuple[Line, torch.device | None]:
 
 
 def check_speed(device: torch.device, choices: dict | None = None) -> list[Line]:
-    """The speed settings the lessons will use on ``device``, and anything slowing them (plumbing).
-
-    bf16 autocast and channels_last are measured here per lesson (``forecast.speed_choices``, cached
-    for the lessons); ``choices`` (lesson -> SpeedChoice) replaces that measurement in tests.
-    """
+    """The speed settings the lessons will use on ``device`` (bf16 and channels_last measured per lesson by
+    ``forecast.speed_choices``, cached; ``choices`` replaces that in tests), and anything slowing them."""
     from ..kit.loop import make_adam
 
     adam = make_adam([torch.zeros(1, device=device, requires_grad=True)], 1e-3, (0.5, 0.999))
@@ -156,18 +149,13 @@ def check_speed(device: torch.device, choices: dict | None = None) -> list[Line]
     return lines
 
 
-def machine_load() -> float:
-    """The 1-minute load average (runnable processes; 0 where the OS does not say) (plumbing)."""
+def machine_load() -> float:  # the 1-minute load average (runnable processes; 0 where the OS does not say)
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
 
 
 def busy_cpu_line(t: Timings, steps: int, load: float) -> Line | None:
-    """On a busy CPU, time lesson 3 with one thread: PyTorch's threads then wait for each other (plumbing).
-
-    Measured on a 2-core machine with another program running: 4.6 s per step with 2 threads, 0.27 s
-    with 1. ``load``: read before the doctor's own timing ran. Returns a WARN line when one thread is
-    faster, else ``None``.
-    """
+    """On a busy CPU (``load``: read before the doctor's own timing), time lesson 3 with one thread, since
+    PyTorch's threads then wait for each other; a WARN line when one thread is faster, else ``None``."""
     threads, cores = torch.get_num_threads(), available_cpus()
     if t.device != "cpu" or threads < 2 or load <= cores - 0.5:
         return None
@@ -328,6 +316,18 @@ def report(short: bool = False, steps: int | None = None, timer=None) -> int:
     for line in lines:
         if not short or line.level in ("WARN", "FAIL", "time"):
             print(f"{line.level:<4}  {line.text}", flush=True)
+    return 1 if any(line.level == "FAIL" for line in problems) else 0
+
+
+def machine_check() -> int:
+    """Lesson 1's check: the doctor's checks, no timing; one line when all is well, else each problem."""
+    lines, device = checks()
+    problems = [line for line in lines if line.level in ("WARN", "FAIL")]
+    for line in problems:
+        print(f"{line.level:<4}  {line.text}", flush=True)
+    if not problems:
+        print(f"machine check: everything the lessons need is here (device {device}); "
+              "`python3 course.py doctor` also predicts each lesson's time on this machine", flush=True)
     return 1 if any(line.level == "FAIL" for line in problems) else 0
 
 

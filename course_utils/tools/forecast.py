@@ -27,7 +27,7 @@ The model (all times in seconds; the recorded times are the README's, on its 2-c
   to the Xeon by the two CPUs' lesson-3 steps.
 * lessons 1, 2 = their recorded time x ``speed`` (5 and 14 s on the Xeon); lesson 2 also trains a toy D
   for its optimal-D demo (3 seeds x 2 x 1,500 D-only steps, half a toy step each). Lesson 1 also runs
-  this doctor (short form): add the doctor's own time.
+  the doctor's checks without the timing (``machine_check``, a few seconds).
 
 The non-training parts run on the CPU even beside a GPU, so ``speed`` always comes from a CPU step.
 Other programs running at the same time slow both the timing and the lessons.

@@ -236,3 +236,18 @@ def test_lesson5_on_a_cpu_is_predicted_by_its_time_budget_and_on_a_gpu_by_its_ep
     assert forecast.lesson5_training_s(0.1, gpu) == pytest.approx(15 * 2.5)
     slow = forecast.Timings(lesson3_step=1.0, lesson5_iter=60.0, eval_per_image=0.0, eval_scores=0.0, cpu_step=1.0)
     assert forecast.parts(slow, 5)["training"] == pytest.approx(1500.0)  # one epoch, even if it alone is 25 min
+
+
+def test_lesson_1s_machine_check_is_one_line_without_timing(ready, monkeypatch, capsys):
+    monkeypatch.setattr(doctor.forecast, "measure", lambda *a, **k: pytest.fail("the machine check must not time"))
+    assert doctor.machine_check() == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("machine check: everything the lessons need is here")
+    assert "python3 course.py doctor" in lines[0]
+
+
+def test_the_machine_check_names_each_problem_with_its_fix(ready, monkeypatch, capsys):
+    monkeypatch.setattr(torch, "__version__", "2.5.1+cu118")
+    assert doctor.machine_check() == 1
+    out = capsys.readouterr().out
+    assert "FAIL  torch 2.5.1+cu118" in out and "Fix: pip install" in out and "machine check: everything" not in out
