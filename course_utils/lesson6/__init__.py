@@ -2,7 +2,7 @@
 
 Its modules:
 ``conditional`` (conditional G, projection D, the steps, the trainer), ``control`` (measured control),
-``timing``, ``checks``, ``claims``.
+``judge`` (an independent classifier's view of control), ``timing``, ``checks``, ``claims``.
 The notebook imports from here and from ``course_utils``: two places.
 """
 
@@ -18,9 +18,17 @@ from .checks import (
     check_conditional_generator,
     check_projection_discriminator,
 )
-from .claims import class_term_claims, control_claims, lesson6_measurements, style_claims, versus_unconditional_claims
+from .claims import (
+    class_term_claims,
+    control_claims,
+    judge_claims,
+    lesson6_measurements,
+    style_claims,
+    versus_unconditional_claims,
+)
 from .conditional import random_labels, train_conditional_gan
 from .control import conditional_eval_fn, control_report, within_class_diversity
+from .judge import honest_control, print_honest_control
 from .timing import predict_conditional_training_seconds
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -140,6 +140,23 @@ def style_claims(diversity) -> list:
                   f"ratios {float(diversity.min()):.2f} to {float(diversity.max()):.2f}")]
 
 
+def judge_claims(result: dict, who: str = "the shipped generator") -> list:
+    """Lesson 6: the independent judge (:mod:`course_utils.lesson6.judge`, never trained on D's data) on ``who``."""
+    ratio, fid, classes = result["ratio"], result["fid"], result["classes"]
+    top = max(range(len(ratio)), key=ratio.__getitem__)
+    far = max(range(len(fid)), key=fid.__getitem__)
+    return [
+        claim("judge_sees_overshoot", f"a second classifier, trained on other images than D's class head and the "
+              f"course classifier, also recognises some class of {who} over {OVERSHOOT:.2f}x as often as real "
+              "images of it", ratio[top] > OVERSHOOT,
+              f"highest: {classes[top]} {ratio[top]:.2f}; largest |ratio - 1| {worst_deviation(ratio):.2f}"),
+        claim("prototypical_is_far", "the class it over-recognises most is also the one farthest from real images "
+              "of it in its features (the highest per-class FID): easier to classify is not closer to the data",
+              top == far, f"{classes[top]}: ratio {ratio[top]:.2f}, FID {fid[top]:.1f} (floor "
+              f"{result['fid_floor'][top]:.1f}); farthest: {classes[far]} {fid[far]:.1f}"),
+    ]
+
+
 def lesson6_measurements(per_class: int = 1000) -> tuple[dict, dict, object]:
     """Lesson 6's measurements of the shipped generators: cGAN control, lesson 3's scores, the cGAN's diversity."""
     from ..kit.checkpoints import load_generator
@@ -154,6 +171,9 @@ def lesson6_measurements(per_class: int = 1000) -> tuple[dict, dict, object]:
 
 
 def lesson6(quick: bool = False) -> list:
+    from ..kit.checkpoints import load_generator
+    from .judge import honest_control
+
     report, dcgan, diversity = lesson6_measurements(per_class=1000)  # seeded, ~15 s: the same in quick mode
     return (control_claims(report) + versus_unconditional_claims(report, dcgan) + style_claims(diversity)
-            + class_term_claims(load_levers(), dcgan["fid"]))
+            + class_term_claims(load_levers()) + judge_claims(honest_control(load_generator("fashion_cgan"))))
