@@ -26,6 +26,7 @@ def lesson2_chance() -> list:
 
 def optimal_d_claims(collapsed: list[dict], perfect: list[dict]) -> list:
     """D* on the ring: per seed, a D trained against a 4-mode G and against a perfect G (lesson 2)."""
+    from ..measure.verdicts import CHANCE_LOSS_TOLERANCE, D_STAR_LOSS_TOLERANCE, D_STAR_TOLERANCE, HALF_TOLERANCE
     from .theory import LOG2
 
     err = [float((r["d_at_centers"] - r["d_star_at_centers"]).abs().max()) for r in collapsed]
@@ -34,17 +35,17 @@ def optimal_d_claims(collapsed: list[dict], perfect: list[dict]) -> list:
     chance = [abs(r["d_loss"] - LOG2) for r in perfect]
     covered = [float(r["d_at_centers"][:4].mean()) for r in collapsed]
     missing = [float(r["d_at_centers"][4:].mean()) for r in collapsed]
-    ok1, n1 = on_every_seed(e < 0.1 for e in err)
-    ok2, n2 = on_every_seed(g < 0.01 for g in gap)
-    ok3, n3 = on_every_seed(h < 0.05 and c < 0.005 for h, c in zip(half, chance))
+    ok1, n1 = on_every_seed(e < D_STAR_TOLERANCE for e in err)
+    ok2, n2 = on_every_seed(g < D_STAR_LOSS_TOLERANCE for g in gap)
+    ok3, n3 = on_every_seed(h < HALF_TOLERANCE and c < CHANCE_LOSS_TOLERANCE for h, c in zip(half, chance))
     return [
         claim("d_star_matches", f"against a G that covers 4 of 8 modes, the trained D is D* = p_data / (p_data + "
               f"p_g) at every mode centre (1/3 on the covered modes, 1 on the missing ones) on {n1}", ok1,
               f"covered {spread(covered)}, missing {spread(missing)}, largest error {spread(err)}"),
         claim("d_star_loss", f"its loss is log 2 - JS(p_data, p_g) = {collapsed[0]['d_star_loss']:.3f} on {n2}",
               ok2, f"loss {spread([r['d_loss'] for r in collapsed])}"),
-        claim("perfect_g_chance", "against a perfect G, D = 0.5 at every mode centre (within 0.05) and its loss "
-              f"is log 2 on {n3}", ok3,
+        claim("perfect_g_chance", f"against a perfect G, D = 0.5 at every mode centre (within {HALF_TOLERANCE}) "
+              f"and its loss is log 2 on {n3}", ok3,
               f"largest |D - 0.5| {spread(half)}, loss {spread([r['d_loss'] for r in perfect])}"),
     ]
 

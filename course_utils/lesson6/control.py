@@ -24,9 +24,7 @@ from ..measure.metrics import (
     gaussian_stats,
     scores_from_features,
 )
-
-AGREEMENT_BAR = 0.90  # overall: at least 90% of the samples land in the requested class
-RELATIVE_BAR = 0.90  # per class: at least 90% of what the classifier achieves on real images of that class
+from ..measure.verdicts import AGREEMENT_BAR, RELATIVE_BAR  # noqa: F401 - the bars (with their reasons) live there
 
 
 def balanced_labels(per_class: int, num_classes: int = NUM_CLASSES) -> torch.Tensor:

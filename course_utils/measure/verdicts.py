@@ -27,8 +27,27 @@ VANISHING_SIGNAL = 0.05  # mean |dL_G/d logit| per fake below this: 10x below th
 MAX_TREND = 0.05  # epoch-mean D loss moving more than this over the run's second half: one player is gaining.
 #   Epoch means wobble by ~0.005 from one epoch to the next, so a steady 0.05 is a trend, not noise; it is half
 #   of MAX_DRIFT because a slow slide over many epochs never shows inside one window (lesson 3's shipped run)
-SWD_FLOOR_MULTIPLE = 10  # an SWD within 10x of two real sets' SWD (the metric's floor): the coarse shapes and
-#   colours match; untrained or early generators score 20-30x the floor (lesson 5's records)
+SWD_FLOOR_MULTIPLE = 10  # an SWD within 10x of two real sets' SWD (the metric's floor): a coarse bar that
+#   colours and layout pass while texture still lags; the generators of lesson 5's records start far above it
+
+# The bars the lessons' claims use (``course_utils.lessonN.claims``): each once, with its reason.
+MOST = 0.5  # "most" in a claim's sentence: more than half (samples on a mode, weights at the clip bounds)
+DOMINANT_ALONE = 0.01  # D(G(z)) after D trains alone: below 0.01 D rejects 99% of the fakes, beyond any doubt
+VANISHED = 0.1  # a gradient below a tenth of its value at the balanced start has vanished (lesson 4)
+W1_TOLERANCE = 0.2  # a critic's estimate within 20% of W1: its slope is ~1 where the mass moves (lesson 5)
+D_STAR_TOLERANCE = 0.1  # D within 0.1 of D* (1/3 or 1) at every mode centre: far inside the 0.67 between them
+D_STAR_LOSS_TOLERANCE = 0.01  # D's loss within 0.01 of log 2 - JS: the optimum, not a nearby D
+HALF_TOLERANCE = 0.05  # |D - 0.5| below this everywhere we look: D has nothing left to say (a perfect G)
+CHANCE_LOSS_TOLERANCE = 0.005  # D's loss within this of log 2 against a perfect G
+CLASSES_KEPT = 9  # covering 9 of 10 classes at every evaluation: at most one class below coverage's 2% rule
+CLASSES_LOST = 3  # losing 3 classes is collapse, well beyond the one class that evaluation noise can drop
+CLASS_SHARES = (0.05, 0.15)  # each class between half and 1.5x its fair 10% share of a generator's samples
+OVERSHOOT = 1.10  # a class recognised 10% more often than real images of it: prototypical (lesson 6)
+AGREEMENT_BAR = 0.90  # overall: at least 90% of a conditional G's samples land in the requested class
+RELATIVE_BAR = 0.90  # per class: at least 90% of what the classifier achieves on real images of that class
+STYLE_RATIO = 0.5  # within-class spread at least half of the real class's: z still varies the image
+RESCORE_TOLERANCE = 0.05  # a file scored again within 5% of its record: the same generator, the same metric
+EMA_FID_BAR = 20.0  # lesson 3's long EMA run: FID 20 is well past the 50-epoch raw G's ~25 (its record)
 
 
 def default_window(history: dict) -> int:
