@@ -11,7 +11,7 @@ from ..kit.timing import duration
 from ..kit.trainer import save_path
 from ..kit.widgets import latent_explorer, plot_latent_walk
 from ..measure.metrics import fashion_eval_fn, quality_report
-from ..measure.records import load_record, print_runtimes
+from ..measure.records import describe_shipped, load_record, print_runtimes
 from .checks import check_d_step, check_g_step, check_generator_loss
 from .claims import balance_claims, ema_claims, losses_vs_quality_claims, shipped_quality_claims
 from .timing import predict_training_seconds

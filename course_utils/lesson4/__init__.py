@@ -1,7 +1,8 @@
 """Lesson 4, failure modes and stability: the room of everything the lesson builds and uses.
 
 Its modules:
-``stability`` (the fixes and their trainer), ``diagnostics``, ``experiments`` (failures and fixes on seeds),
+``stability`` (the remedies and their trainer), ``diagnostics``, ``experiments`` (failures and remedies on seeds),
+``tables`` (the seed tables),
 ``collapse``, ``playground``, ``checks``, ``claims``.
 The notebook imports from here and from ``course_utils``: two places.
 """

@@ -19,11 +19,10 @@ from ..measure.verdicts import (
     MOST,
     VANISHED,
     VANISHING_SIGNAL,
-    sample_motion,
-    swing,
 )
-from .diagnostics import grad_norm, health_report, summarize
+from .diagnostics import grad_norm
 from .stability import stable_g_loss, train_stable_gan
+from .tables import health_report, sample_motion, seed_rows, seed_table, summarize, swing  # noqa: F401 - re-exported
 
 # The ring and the toy networks (one place; the notebook's settings cell shows them).
 TOY = dict(n_points=8192, batch_size=256, ring_std=0.05, latent_dim=8)
@@ -134,39 +133,6 @@ def run_group(failure: str, epochs: int, seeds=SEEDS, fixes=None, *, failure_run
                 bar.update()
             group[name] = runs
     return {failure_name(failure): group.pop(failure_name(failure)), **group}
-
-
-def seed_rows(histories: list[dict]) -> list[dict]:
-    """One summary row per seed, with the health report's labels."""
-    rows = []
-    for h in histories:
-        row = summarize(h)
-        row["health"] = health_report(h).failures
-        row["motion"], row["swing"] = sample_motion(h), swing(h)
-        rows.append(row)
-    return rows
-
-
-def seed_table(group: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """Print one line per setting: median [min-max] over seeds, and how often each verdict came up."""
-    head = f"{'setting':34}{'modes':>10}  {'on-mode':>19}  {'D loss':>19}  {'D(G(z))':>19}  {'|grad G|':>19}  verdicts"
-    print(head + "\n" + "-" * len(head))
-    table = {}
-    for name, histories in group.items():
-        rows = table[name] = seed_rows(histories)
-
-        def col(key, rows=rows):
-            return spread([r[key] for r in rows])
-
-        labels = sorted({label for r in rows for label in r["health"]})
-        verdicts = ", ".join(f"{lab} {sum(lab in r['health'] for r in rows)}/{len(rows)}" for lab in labels)
-        verdicts = verdicts or f"healthy {len(rows)}/{len(rows)}"
-        print(f"{name:34}{col('modes'):>10}  {col('good'):>19}  {col('d_loss'):>19}  {col('d_fake'):>19}  "
-              f"{col('g_grad'):>19}  {verdicts}")
-    n = len(next(iter(group.values())))
-    print(f"(median [min-max] over {n} seed{'s' * (n > 1)}; means over the last epoch, at least 100 steps; "
-          "on-mode: share of samples within 3 std of a mode; verdicts: the health report's, on how many seeds)")
-    return table
 
 
 # ----------------------------------------------------------------------------- vanishing gradient, measured

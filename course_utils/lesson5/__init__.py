@@ -12,7 +12,7 @@ from ..kit.plotting import plot_checkpoints
 from ..kit.trainer import save_path
 from ..kit.widgets import latent_explorer, plot_latent_walk
 from ..lesson1.reference import count_parameters
-from ..measure.records import print_runtimes
+from ..measure.records import describe_shipped, print_runtimes
 from ..measure.swd import swd_floor, swd_of_generator
 from . import wgan
 from .checks import check_critic, check_critic_loss, check_gradient_penalty, check_wgan_generator_loss, check_wgan_step

@@ -11,7 +11,7 @@ from ..kit.plotting import plot_checkpoints, plot_losses
 from ..kit.timing import duration
 from ..kit.trainer import save_path
 from ..kit.widgets import latent_explorer, plot_class_grid
-from ..measure.records import load_levers, print_runtimes
+from ..measure.records import describe_shipped, load_levers, print_runtimes
 from .checks import (
     check_conditional_d_step,
     check_conditional_g_step,

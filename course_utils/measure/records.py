@@ -62,3 +62,15 @@ def print_runtimes(key: str, columns: dict) -> None:
 def load_levers() -> dict:
     """The lever sweep behind lesson 6's class term (``pretrained/records/fashion_cgan_levers.json``)."""
     return load_record("fashion_cgan_levers")
+
+
+def describe_shipped(name: str, meta: dict | None = None) -> str:
+    """One line about a shipped generator for a lesson: its epochs and seed, and where its record is (the
+    machine, the command and the wall time are in the record, not in the lesson)."""
+    if meta is None:
+        from ..kit.checkpoints import load_generator
+
+        meta = load_generator(name).meta
+    size = f"{meta['image_size']}x{meta['image_size']}, " if "image_size" in meta else ""
+    return (f"{name}: {size}{meta.get('epochs', '?')} epochs, seed {meta.get('seed', '?')}; how it was made: "
+            f"course_utils/pretrained/records/{name}.json")
