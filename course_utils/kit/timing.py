@@ -49,3 +49,11 @@ def duration(seconds: float) -> str:
         return f"{seconds / 60:.0f} min"
     hours, minutes = divmod(round(seconds / 60), 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def budgeted_epochs(epoch_s: float, num_epochs: int, max_minutes: float | None) -> int:
+    """The whole epochs a run trains: ``num_epochs``, or with ``max_minutes`` those that fit the budget, at least 1
+    (``kit.loop``'s rule: before each epoch after the first, stop if it would end past the budget) (plumbing)."""
+    if not max_minutes:
+        return num_epochs
+    return min(num_epochs, max(1, int(max_minutes * 60 // epoch_s)))

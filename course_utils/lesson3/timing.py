@@ -4,7 +4,29 @@ from __future__ import annotations
 
 import torch
 
-from ..kit.timing import GRAPH_SETUP, gpu_steps, preserved_rng, random_loader
+from ..kit.timing import GRAPH_SETUP, budgeted_epochs, gpu_steps, preserved_rng, random_loader
+
+LESSON3 = {"num_epochs": 50, "steps_per_epoch": 937, "eval_samples": 2000, "real_images_scored": 10_000 + 2_000,
+           "gpu_checkpoint_every": 5, "cpu_checkpoint_every": 1, "cpu_max_minutes": 20, "plain_steps": 300}
+"""Lesson 3's settings cell, as the doctor predicts it: 50 epochs on a GPU; on a CPU a 20-minute budget scored every
+epoch (so a run of a few epochs still has a curve), and the plain loop's 300 steps before ``train_gan``."""
+
+
+def lesson3_setting(device) -> dict:
+    """Lesson 3's training setting for ``device``, as its settings cell picks it (plumbing)."""
+    gpu = torch.device(device).type == "cuda"
+    return {"num_epochs": LESSON3["num_epochs"], "max_minutes": None if gpu else LESSON3["cpu_max_minutes"],
+            "checkpoint_every": LESSON3["gpu_checkpoint_every" if gpu else "cpu_checkpoint_every"]}
+
+
+def lesson3_training_s(step_s: float, checkpoint_s: float, setting: dict) -> tuple[float, int]:
+    """``(training seconds, checkpoints)`` of lesson 3's run: its epochs, or on a CPU the whole epochs that fit its
+    budget, each epoch ``steps_per_epoch`` steps plus, at a checkpoint, ``checkpoint_s`` of scoring (plumbing)."""
+    every = setting["checkpoint_every"]
+    epoch_s = LESSON3["steps_per_epoch"] * step_s + (checkpoint_s if every == 1 else 0.0)
+    epochs = budgeted_epochs(epoch_s, setting["num_epochs"], setting["max_minutes"])
+    checkpoints = epochs // every if every else 0
+    return epochs * LESSON3["steps_per_epoch"] * step_s, checkpoints
 
 
 def lesson3_models(device):
@@ -37,9 +59,12 @@ def time_lesson3_step(steps: int, device, warmup: int = 2, models=None) -> float
     return seconds(steps) / steps
 
 
-def predict_training_seconds(num_epochs: int, steps_per_epoch: int, device, steps: int = 10) -> tuple[float, float]:
+def predict_training_seconds(num_epochs: int, steps_per_epoch: int, device, steps: int = 10,
+                             max_minutes: float | None = None) -> tuple[float, float]:
     """Lesson 3, before it trains: ``(predicted seconds, seconds per step)`` for ``num_epochs`` x
-    ``steps_per_epoch`` steps, from ``steps`` timed steps on this machine (the caller's random state is kept)."""
+    ``steps_per_epoch`` steps, or the whole epochs that fit ``max_minutes``, from ``steps`` timed steps on this
+    machine (the caller's random state is kept)."""
     with preserved_rng():
         step_s = time_lesson3_step(steps, device)
-    return num_epochs * steps_per_epoch * step_s, step_s
+    epochs = budgeted_epochs(steps_per_epoch * step_s, num_epochs, max_minutes)
+    return epochs * steps_per_epoch * step_s, step_s

@@ -1,6 +1,7 @@
 """The doctor: one line per check, one line naming the fix per problem, exit 1 when a lesson cannot run,
 and predictions that follow the measured step time."""
 
+import json
 import math
 import re
 from pathlib import Path
@@ -170,8 +171,9 @@ def test_missing_widget_packages_are_named(monkeypatch):
 def test_prediction_scales_linearly_with_the_step_timer():
     seen = []
     for lesson in forecast.LESSONS:
-        one = doctor.predict_lesson_seconds(lesson, steps=3, timer=fake_timer(0.05, seen))
-        two = doctor.predict_lesson_seconds(lesson, steps=3, timer=fake_timer(0.10, seen))
+        # steps fast enough that no lesson's CPU time budget binds (lesson 3: 50 epochs in 4 of its 20 minutes)
+        one = doctor.predict_lesson_seconds(lesson, steps=3, timer=fake_timer(0.005, seen))
+        two = doctor.predict_lesson_seconds(lesson, steps=3, timer=fake_timer(0.010, seen))
         assert one > 0 and math.isclose(two, 2 * one, rel_tol=1e-12), lesson
     assert seen == [3] * 2 * len(forecast.LESSONS)
 
@@ -179,7 +181,10 @@ def test_prediction_scales_linearly_with_the_step_timer():
 def test_prediction_model_terms():
     only_steps = forecast.Timings(lesson3_step=0.05, lesson5_iter=0.2, eval_per_image=0.0, eval_scores=0.0,
                                   cpu_step=0.0)
-    assert forecast.predict_from(only_steps, 3) == pytest.approx(50 * 937 * 0.05)  # lesson 3's settings cell
+    # lesson 3's settings cell on a CPU: 46.85 s an epoch, 25 whole epochs fit its 20 minutes
+    assert forecast.predict_from(only_steps, 3) == pytest.approx(25 * 937 * 0.05)
+    on_gpu3 = forecast.Timings(0.05, 0.0, eval_per_image=0.0, eval_scores=0.0, cpu_step=0.0, device="cuda")
+    assert forecast.predict_from(on_gpu3, 3) == pytest.approx(50 * 937 * 0.05)  # a GPU: 50 epochs, no budget
     assert forecast.predict_from(only_steps, 5) == pytest.approx(40 * 25 * 0.2)  # a CPU: 40 epochs fit 30 minutes
     on_gpu = forecast.Timings(0.0, lesson5_iter=0.2, eval_per_image=0.0, eval_scores=0.0, cpu_step=0.0, device="cuda")
     assert forecast.predict_from(on_gpu, 5) == pytest.approx(15 * 25 * 0.2)  # a GPU: 375 generator iterations
@@ -210,7 +215,8 @@ def test_real_timing_runs_the_lessons_code_and_keeps_the_callers_random_state():
     t = forecast.measure(steps=1, device="cpu")
     assert torch.equal(torch.rand(3), expected)  # the timing did not consume the caller's random numbers
     assert all(v > 0 and math.isfinite(v) for v in (t.lesson3_step, t.lesson5_iter, t.eval_per_image, t.cpu_step))
-    assert forecast.predict_from(t, 3) > 50 * 937 * t.lesson3_step
+    epochs = min(50, max(1, int(20 * 60 // (937 * t.lesson3_step))))  # lesson 3 on a CPU: a 20-minute budget
+    assert forecast.predict_from(t, 3) > epochs * 937 * t.lesson3_step
 
 
 def test_a_busy_cpu_times_one_thread_and_names_use_threads(monkeypatch):
@@ -236,6 +242,31 @@ def test_lesson5_on_a_cpu_is_predicted_by_its_time_budget_and_on_a_gpu_by_its_ep
     assert forecast.lesson5_training_s(0.1, gpu) == pytest.approx(15 * 2.5)
     slow = forecast.Timings(lesson3_step=1.0, lesson5_iter=60.0, eval_per_image=0.0, eval_scores=0.0, cpu_step=1.0)
     assert forecast.parts(slow, 5)["training"] == pytest.approx(1500.0)  # one epoch, even if it alone is 25 min
+
+
+def test_lesson3_on_a_cpu_is_predicted_by_its_time_budget_and_on_a_gpu_by_its_epochs():
+    cpu, gpu = forecast.lesson3_setting("cpu"), forecast.lesson3_setting(torch.device("cuda"))
+    assert (cpu["max_minutes"], cpu["checkpoint_every"]) == (20, 1)
+    assert (gpu["max_minutes"], gpu["checkpoint_every"]) == (None, 5)
+    # 0.15 s a step and 10 s of scoring: 150.55 s an epoch; 7 whole epochs fit 20 minutes, an 8th would not
+    assert forecast.lesson3_training_s(0.15, 10.0, cpu) == (pytest.approx(7 * 937 * 0.15), 7)
+    assert forecast.lesson3_training_s(0.001, 10.0, cpu) == (pytest.approx(50 * 937 * 0.001), 50)  # out of epochs
+    assert forecast.lesson3_training_s(0.002, 10.0, gpu) == (pytest.approx(50 * 937 * 0.002), 10)
+    cpu_timings = forecast.Timings(lesson3_step=0.15, lesson5_iter=1.0, eval_per_image=0.0, eval_scores=10.0,
+                                   cpu_step=0.15)
+    assert forecast.parts(cpu_timings, 3)["training"] == pytest.approx(7 * 937 * 0.15)
+    assert forecast.parts(cpu_timings, 3)["plain loop"] == pytest.approx(300 * 0.15)
+
+
+def test_lesson3_settings_cell_is_the_setting_the_doctor_predicts():
+    cells = json.loads((ROOT / "solutions" / "03_training_a_gan.ipynb").read_text())["cells"]
+    settings = next("".join(c["source"]) for c in cells if "max_minutes =" in "".join(c["source"]))
+    c = forecast.LESSON3
+    assert f'max_minutes = quick(None if device.type == "cuda" else {c["cpu_max_minutes"]}, None)' in settings
+    assert (f'checkpoint_every = quick({c["gpu_checkpoint_every"]} if device.type == "cuda" else '
+            f'{c["cpu_checkpoint_every"]}, 1)') in settings
+    assert f'num_epochs = quick({c["num_epochs"]}, 1)' in settings
+    assert f'plain_steps = quick({c["plain_steps"]}, 20)' in settings
 
 
 def test_lesson_1s_machine_check_is_one_line_without_timing(ready, monkeypatch, capsys):
