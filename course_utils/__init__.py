@@ -181,6 +181,7 @@ from .kit.loop import last_history  # noqa: E402
 from .kit.plotting import plot_checkpoints, plot_losses, plot_metric, show_grid  # noqa: E402
 from .kit.sampling import sample  # noqa: E402
 from .kit.smoothing import LOG2, smooth  # noqa: E402
+from .measure.claims import statements_checked  # noqa: E402
 from .lesson1.reference import FCGenerator, Generator, count_parameters, init_weights, sample_latent  # noqa: E402
 from .lesson2.reference import Discriminator, discriminator_loss  # noqa: E402
 from .lesson3.analysis import (assess_equilibrium, convergence_analysis, convergence_checklist,  # noqa: E402

@@ -55,6 +55,7 @@ REFERENCES = {
     "ConditionalGenerator": conditional.ConditionalGenerator,
     "ProjectionDiscriminator": conditional.ProjectionDiscriminator,
     "conditional_d_step": conditional.conditional_d_step, "conditional_g_step": conditional.conditional_g_step,
+    "class_loss_d_step": conditional.class_loss_d_step, "class_loss_g_step": conditional.class_loss_g_step,
 }
 
 

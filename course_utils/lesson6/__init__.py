@@ -2,7 +2,8 @@
 
 Its modules:
 ``conditional`` (conditional G, projection D, the steps, the trainer), ``control`` (measured control),
-``judge`` (an independent classifier's view of control), ``timing``, ``checks``, ``claims``.
+``judge`` (an independent classifier's view of control), ``timing``, ``checks`` and ``class_checks`` (the
+class term's exercises), ``claims``.
 The notebook imports from here and from ``course_utils``: two places.
 """
 
@@ -26,7 +27,8 @@ from .claims import (
     style_claims,
     versus_unconditional_claims,
 )
-from .conditional import random_labels, train_conditional_gan
+from .class_checks import check_class_loss_d_step, check_class_loss_g_step
+from .conditional import ClassHeadDiscriminator, random_labels, train_conditional_gan
 from .control import conditional_eval_fn, control_report, within_class_diversity
 from .judge import honest_control, print_honest_control
 from .timing import predict_conditional_training_seconds

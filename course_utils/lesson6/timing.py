@@ -4,7 +4,28 @@ from __future__ import annotations
 
 import torch
 
-from ..kit.timing import preserved_rng
+from ..kit.timing import budgeted_epochs, preserved_rng
+
+LESSON6 = {"num_epochs": 20, "steps_per_epoch": 937, "eval_samples": 2000, "gpu_checkpoint_every": 2,
+           "cpu_checkpoint_every": 1, "cpu_max_minutes": 20}
+"""Lesson 6's settings cell, as the doctor predicts it: 20 epochs on a GPU, scored every 2; on a CPU a 20-minute
+budget scored every epoch (scores on 200 samples per class, 2,000 in all)."""
+
+
+def lesson6_setting(device) -> dict:
+    """Lesson 6's training setting for ``device``, as its settings cell picks it (plumbing)."""
+    gpu = torch.device(device).type == "cuda"
+    return {"num_epochs": LESSON6["num_epochs"], "max_minutes": None if gpu else LESSON6["cpu_max_minutes"],
+            "checkpoint_every": LESSON6["gpu_checkpoint_every" if gpu else "cpu_checkpoint_every"]}
+
+
+def lesson6_training_s(step_s: float, checkpoint_s: float, setting: dict) -> tuple[float, int]:
+    """``(training seconds, checkpoints)`` of lesson 6's run: its epochs, or on a CPU the whole epochs that fit its
+    budget, each epoch ``steps_per_epoch`` steps plus, at a checkpoint, ``checkpoint_s`` of scoring (plumbing)."""
+    every = setting["checkpoint_every"]
+    epoch_s = LESSON6["steps_per_epoch"] * step_s + (checkpoint_s if every == 1 else 0.0)
+    epochs = budgeted_epochs(epoch_s, setting["num_epochs"], setting["max_minutes"])
+    return epochs * LESSON6["steps_per_epoch"] * step_s, epochs // every
 
 
 def time_conditional_step(steps: int, device, warmup: int = 2) -> float:
@@ -30,12 +51,14 @@ def time_conditional_step(steps: int, device, warmup: int = 2) -> float:
     return history["wall_time_s"] / steps
 
 
-def predict_conditional_training_seconds(num_epochs: int, steps_per_epoch: int, device,
-                                         steps: int = 10) -> tuple[float, float]:
-    """Lesson 6, before it trains: ``(predicted seconds, seconds per step)``, from ``steps`` timed steps here."""
+def predict_conditional_training_seconds(num_epochs: int, steps_per_epoch: int, device, steps: int = 10,
+                                         max_minutes: float | None = None) -> tuple[float, float]:
+    """Lesson 6, before it trains: ``(predicted seconds, seconds per step)`` for ``num_epochs``, or the whole epochs
+    that fit ``max_minutes``, from ``steps`` timed steps here."""
     with preserved_rng():
         step_s = time_conditional_step(steps, device)
-    return num_epochs * steps_per_epoch * step_s, step_s
+    epochs = budgeted_epochs(steps_per_epoch * step_s, num_epochs, max_minutes)
+    return epochs * steps_per_epoch * step_s, step_s
 
 
 def lesson6_models(device):

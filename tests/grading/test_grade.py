@@ -429,7 +429,8 @@ def test_diagnose_is_graded_with_its_hidden_edge_cases():
 
 
 # name -> (notebook, {exercise: points}, {exercise: text expected in its messages}); lesson 6 in its own batch
-FULL_06 = {"conditional_generator": 2, "projection_discriminator": 2, "conditional_d_step": 3, "conditional_g_step": 2}
+FULL_06 = {"conditional_generator": 2, "projection_discriminator": 2, "conditional_d_step": 3, "conditional_g_step": 2,
+           "class_loss_d_step": 2, "class_loss_g_step": 2}
 BROKEN_06 = {
     "label_ignored_06": (lambda: _broken("06", "conditional_generator", "self.embed(y)",
                                          "self.embed(torch.zeros_like(y))"),

@@ -266,3 +266,23 @@ def test_a_cited_claim_that_is_unknown_or_fails_is_reported(tmp_path):
     assert any("did not check" in p for p in claims_command.citation_problems(unchecked, root=tmp_path))
     assert not any("did not check" in p for p in claims_command.citation_problems(unchecked, root=tmp_path,
                                                                                   quick=True))  # a full-run claim
+
+
+def test_statements_checked_counts_each_printed_claim_once_with_its_last_result(capsys):
+    from course_utils import statements_checked
+    from course_utils.measure import claims as toolkit
+
+    saved = dict(toolkit._SHOWN)
+    toolkit._SHOWN.clear()
+    try:
+        toolkit.claim("one", "a sentence", False)
+        toolkit.claim("two", "another", None)
+        toolkit.claim("one", "a sentence", True)  # the cell run again: its last result counts
+        toolkit.claim("hidden", "not printed", False, show=False)
+        shown = statements_checked()
+    finally:
+        toolkit._SHOWN.clear()
+        toolkit._SHOWN.update(saved)
+    assert [c.name for c in shown] == ["one", "two"] and shown[0].holds is True
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == "2 statements in this lesson checked on this run: 1 PASS, 0 FAIL, 1 need a full run"

@@ -189,7 +189,10 @@ def test_prediction_model_terms():
     on_gpu = forecast.Timings(0.0, lesson5_iter=0.2, eval_per_image=0.0, eval_scores=0.0, cpu_step=0.0, device="cuda")
     assert forecast.predict_from(on_gpu, 5) == pytest.approx(15 * 25 * 0.2)  # a GPU: 375 generator iterations
     conditional = forecast.Timings(0.0, 0.0, 0.0, 0.0, cpu_step=0.0, lesson6_step=0.1)
-    assert forecast.predict_from(conditional, 6) == pytest.approx(20 * 937 * 0.1)  # lesson 6's settings cell
+    # lesson 6's settings cell on a CPU: 93.7 s an epoch, 12 whole epochs fit its 20 minutes; a GPU: 20 epochs
+    assert forecast.predict_from(conditional, 6) == pytest.approx(12 * 937 * 0.1)
+    conditional_gpu = forecast.Timings(0.0, 0.0, 0.0, 0.0, cpu_step=0.0, lesson6_step=0.1, device="cuda")
+    assert forecast.predict_from(conditional_gpu, 6) == pytest.approx(20 * 937 * 0.1)
     like_the_reference = forecast.Timings(0.0, 0.0, 0.0, 0.0, cpu_step=forecast.REFERENCE_STEP_S)
     assert forecast.predict_from(like_the_reference, 2) == pytest.approx(forecast.RECORDED_S[2])
     toy = forecast.Timings(0.0, 0.0, 0.0, 0.0, cpu_step=0.0, toy_step=0.01)  # lesson 4: its toy runs, 3 seeds
@@ -267,6 +270,18 @@ def test_lesson3_settings_cell_is_the_setting_the_doctor_predicts():
             f'{c["cpu_checkpoint_every"]}, 1)') in settings
     assert f'num_epochs = quick({c["num_epochs"]}, 1)' in settings
     assert f'plain_steps = quick({c["plain_steps"]}, 20)' in settings
+
+
+@pytest.mark.parametrize("nb, c", [("06_conditional_gan.ipynb", forecast.LESSON6)])
+def test_lesson6_settings_cell_is_the_setting_the_doctor_predicts(nb, c):
+    cells = json.loads((ROOT / "solutions" / nb).read_text())["cells"]
+    settings = next("".join(c["source"]) for c in cells if "max_minutes =" in "".join(c["source"]))
+    assert f'max_minutes = quick(None if device.type == "cuda" else {c["cpu_max_minutes"]}, None)' in settings
+    assert (f'checkpoint_every = quick({c["gpu_checkpoint_every"]} if device.type == "cuda" else '
+            f'{c["cpu_checkpoint_every"]}, 1)') in settings
+    assert f'num_epochs = quick({c["num_epochs"]}, 1)' in settings
+    cpu = forecast.lesson6_setting("cpu")
+    assert forecast.lesson6_training_s(0.15, 10.0, cpu) == (pytest.approx(7 * 937 * 0.15), 7)
 
 
 def test_lesson_1s_machine_check_is_one_line_without_timing(ready, monkeypatch, capsys):

@@ -42,7 +42,7 @@ TWINS = {  # notebook -> (library module, names in notebook order)
     "05_wgan_gp_flowers.ipynb": [(l5, ["Critic", "gradient_penalty", "critic_loss", "wgan_generator_loss",
                                        "wgan_step"])],
     "06_conditional_gan.ipynb": [(l6, ["ConditionalGenerator", "ProjectionDiscriminator", "conditional_d_step",
-                                       "conditional_g_step", "ClassHeadDiscriminator"])],
+                                       "conditional_g_step", "class_loss_d_step", "class_loss_g_step"])],
 }
 LIBRARY = {(nb, name): module for nb, groups in TWINS.items() for module, names in groups for name in names}
 PAIRS = sorted(LIBRARY)
@@ -406,7 +406,11 @@ PROBES = {
                                                                                  x["labels"], o["D"], LATENT, 10)),
     "conditional_g_step": step_probe(_conditional_models, lambda fn, m, o, x: fn(m["D"], m["G"], o["G"], 4, LATENT,
                                                                                  10, "cpu")),
-    "ClassHeadDiscriminator": module_probe([{}, {"width": 8}], lambda c: _conditional_d_inputs(c, heads=True)),
+    "class_loss_d_step": step_probe(lambda: _conditional_models(l6.ClassHeadDiscriminator),
+                                    lambda fn, m, o, x: fn(m["D"], m["G"], x["real"], x["labels"], o["D"], LATENT,
+                                                           10, 0.5)),
+    "class_loss_g_step": step_probe(lambda: _conditional_models(l6.ClassHeadDiscriminator),
+                                    lambda fn, m, o, x: fn(m["D"], m["G"], o["G"], 4, LATENT, 10, "cpu", 0.5)),
 }
 
 
@@ -426,7 +430,7 @@ def _one_thread():
 
 
 def test_every_twin_has_a_probe():
-    assert set(PROBES) == {name for _, name in PAIRS} and len(PAIRS) == 24
+    assert set(PROBES) == {name for _, name in PAIRS} and len(PAIRS) == 25
 
 
 @pytest.mark.parametrize(("nb", "name"), PAIRS, ids=[f"{nb[:2]}-{name}" for nb, name in PAIRS])
