@@ -8,7 +8,7 @@ from ..kit.timing import random_loader
 from .wgan import Critic, FlowerGenerator, train_wgan_gp
 
 LESSON5 = {"num_epochs": 15, "iterations_per_epoch": 25, "n_critic": 5, "batch_size": 64,
-           "cpu_num_epochs": 40, "cpu_max_minutes": 30}
+           "cpu_num_epochs": 40, "cpu_max_minutes": 22}
 
 
 def lesson5_setting(device) -> dict:

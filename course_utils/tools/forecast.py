@@ -3,7 +3,7 @@
 The timings run the lessons' own code path: ``train_gan`` (lesson 3's settings: the reference
 ``Generator``/``Discriminator``, ``d_step``/``g_step``, batch 64, Adam 2e-4, beta1 0.5, ``amp="auto"``,
 ``channels_last="auto"``) and ``train_wgan_gp`` (lesson 5's setting for this device: 64x64, width 32
-and a 30-minute budget on a CPU, width 48 and 15 epochs on a GPU, n_critic 5, ``amp="auto"``), on
+and a 22-minute budget on a CPU, width 48 and 15 epochs on a GPU, n_critic 5, ``amp="auto"``), on
 random images, after a warm-up, so the fused Adam, frozen networks, autocast and threads are the
 ones the lessons get.
 

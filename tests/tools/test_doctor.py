@@ -185,7 +185,7 @@ def test_prediction_model_terms():
     assert forecast.predict_from(only_steps, 3) == pytest.approx(25 * 937 * 0.05)
     on_gpu3 = forecast.Timings(0.05, 0.0, eval_per_image=0.0, eval_scores=0.0, cpu_step=0.0, device="cuda")
     assert forecast.predict_from(on_gpu3, 3) == pytest.approx(50 * 937 * 0.05)  # a GPU: 50 epochs, no budget
-    assert forecast.predict_from(only_steps, 5) == pytest.approx(40 * 25 * 0.2)  # a CPU: 40 epochs fit 30 minutes
+    assert forecast.predict_from(only_steps, 5) == pytest.approx(40 * 25 * 0.2)  # a CPU: 40 epochs fit 22 minutes
     on_gpu = forecast.Timings(0.0, lesson5_iter=0.2, eval_per_image=0.0, eval_scores=0.0, cpu_step=0.0, device="cuda")
     assert forecast.predict_from(on_gpu, 5) == pytest.approx(15 * 25 * 0.2)  # a GPU: 375 generator iterations
     conditional = forecast.Timings(0.0, 0.0, 0.0, 0.0, cpu_step=0.0, lesson6_step=0.1)
@@ -236,10 +236,10 @@ def test_a_busy_cpu_times_one_thread_and_names_use_threads(monkeypatch):
 
 def test_lesson5_on_a_cpu_is_predicted_by_its_time_budget_and_on_a_gpu_by_its_epochs():
     cpu, gpu = forecast.lesson5_setting("cpu"), forecast.lesson5_setting(torch.device("cuda"))
-    assert (cpu["image_size"], cpu["width"], cpu["max_minutes"]) == (64, 32, 30)
+    assert (cpu["image_size"], cpu["width"], cpu["max_minutes"]) == (64, 32, 22)
     assert (gpu["image_size"], gpu["width"], gpu["max_minutes"], gpu["num_epochs"]) == (64, 48, None, 15)
-    # 3 s per generator iteration: 75 s per epoch; 24 whole epochs fit 30 minutes, a 25th would not
-    assert forecast.lesson5_training_s(3.0, cpu) == pytest.approx(24 * 75.0)
+    # 3 s per generator iteration: 75 s per epoch; 17 whole epochs fit 22 minutes, an 18th would not
+    assert forecast.lesson5_training_s(3.0, cpu) == pytest.approx(17 * 75.0)
     # a fast CPU runs out of epochs (40) before the budget
     assert forecast.lesson5_training_s(0.5, cpu) == pytest.approx(40 * 12.5)
     assert forecast.lesson5_training_s(0.1, gpu) == pytest.approx(15 * 2.5)
@@ -282,6 +282,14 @@ def test_lesson6_settings_cell_is_the_setting_the_doctor_predicts(nb, c):
     assert f'num_epochs = quick({c["num_epochs"]}, 1)' in settings
     cpu = forecast.lesson6_setting("cpu")
     assert forecast.lesson6_training_s(0.15, 10.0, cpu) == (pytest.approx(7 * 937 * 0.15), 7)
+
+
+def test_lesson5_settings_cell_is_the_setting_the_doctor_predicts():
+    cells = json.loads((ROOT / "solutions" / "05_wgan_gp_flowers.ipynb").read_text())["cells"]
+    settings = next("".join(c["source"]) for c in cells if "max_minutes =" in "".join(c["source"]))
+    c = forecast.LESSON5
+    assert f'max_minutes = quick(None if device.type == "cuda" else {c["cpu_max_minutes"]}, None)' in settings
+    assert f'num_epochs = quick({c["num_epochs"]} if device.type == "cuda" else {c["cpu_num_epochs"]}, 1)' in settings
 
 
 def test_lesson_1s_machine_check_is_one_line_without_timing(ready, monkeypatch, capsys):
