@@ -263,7 +263,8 @@ def test_lesson3_on_a_cpu_is_predicted_by_its_time_budget_and_on_a_gpu_by_its_ep
 
 def test_lesson3_settings_cell_is_the_setting_the_doctor_predicts():
     cells = json.loads((ROOT / "solutions" / "03_training_a_gan.ipynb").read_text())["cells"]
-    settings = next("".join(c["source"]) for c in cells if "max_minutes =" in "".join(c["source"]))
+    settings = next("".join(c["source"]) for c in cells
+                    if c["cell_type"] == "code" and "max_minutes =" in "".join(c["source"]))
     c = forecast.LESSON3
     assert f'max_minutes = quick(None if device.type == "cuda" else {c["cpu_max_minutes"]}, None)' in settings
     assert (f'checkpoint_every = quick({c["gpu_checkpoint_every"]} if device.type == "cuda" else '
@@ -275,7 +276,8 @@ def test_lesson3_settings_cell_is_the_setting_the_doctor_predicts():
 @pytest.mark.parametrize("nb, c", [("06_conditional_gan.ipynb", forecast.LESSON6)])
 def test_lesson6_settings_cell_is_the_setting_the_doctor_predicts(nb, c):
     cells = json.loads((ROOT / "solutions" / nb).read_text())["cells"]
-    settings = next("".join(c["source"]) for c in cells if "max_minutes =" in "".join(c["source"]))
+    settings = next("".join(c["source"]) for c in cells
+                    if c["cell_type"] == "code" and "max_minutes =" in "".join(c["source"]))
     assert f'max_minutes = quick(None if device.type == "cuda" else {c["cpu_max_minutes"]}, None)' in settings
     assert (f'checkpoint_every = quick({c["gpu_checkpoint_every"]} if device.type == "cuda" else '
             f'{c["cpu_checkpoint_every"]}, 1)') in settings
@@ -286,7 +288,8 @@ def test_lesson6_settings_cell_is_the_setting_the_doctor_predicts(nb, c):
 
 def test_lesson5_settings_cell_is_the_setting_the_doctor_predicts():
     cells = json.loads((ROOT / "solutions" / "05_wgan_gp_flowers.ipynb").read_text())["cells"]
-    settings = next("".join(c["source"]) for c in cells if "max_minutes =" in "".join(c["source"]))
+    settings = next("".join(c["source"]) for c in cells
+                    if c["cell_type"] == "code" and "max_minutes =" in "".join(c["source"]))
     c = forecast.LESSON5
     assert f'max_minutes = quick(None if device.type == "cuda" else {c["cpu_max_minutes"]}, None)' in settings
     assert f'num_epochs = quick({c["num_epochs"]} if device.type == "cuda" else {c["cpu_num_epochs"]}, 1)' in settings
