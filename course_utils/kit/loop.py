@@ -243,7 +243,8 @@ def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_l
                          f"(batch_size={getattr(loader, 'batch_size', '?')}) and drops incomplete ones. "
                          "Use more images or a smaller batch_size.")
     history["steps_per_epoch"] = steps
-    buffer, bar = _Buffer(history, nan_ok), _progress(num_epochs * steps, desc, progress)
+    budget = f" (budget {max_minutes:g} min)" if max_minutes is not None else ""
+    buffer, bar = _Buffer(history, nan_ok), _progress(num_epochs * steps, desc + budget, progress)
     start = CLOCK()
     try:
         for done in range(num_epochs):
@@ -263,6 +264,9 @@ def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_l
             history["epochs"] = epoch
             if on_epoch_end is not None:
                 on_epoch_end(epoch)
+            if bar is not None and max_minutes is not None:  # the bar's end: the epochs that fit the budget
+                bar.total = steps * _epochs_in_budget(CLOCK() - start, done + 1, num_epochs, max_minutes)
+                bar.refresh()
     except KeyboardInterrupt:
         _flush_quietly(buffer)
         history["interrupted"] = True
@@ -280,6 +284,11 @@ def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_l
             bar.close()
         history["wall_time_s"] += CLOCK() - start
     return history
+
+
+def _epochs_in_budget(spent: float, done: int, num_epochs: int, max_minutes: float) -> int:
+    """The epochs a budgeted run will train, from ``done`` epochs in ``spent`` seconds (:func:`_out_of_time`'s rule)."""
+    return min(num_epochs, max(done, int(max_minutes * 60 * done // spent) if spent > 0 else num_epochs))
 
 
 def _out_of_time(history: dict, start: float, done: int, max_minutes: float, verbose: bool) -> bool:

@@ -139,6 +139,43 @@ def test_max_minutes_trains_whole_epochs_while_the_next_fits_and_says_where_it_s
         loop.fit(step, loader, 1, loop.new_history(["d_loss"]), progress=False, max_minutes=0)
 
 
+def test_the_progress_bar_of_a_budgeted_run_ends_where_the_budget_will_stop_it(monkeypatch):
+    from course_utils.kit import loop
+
+    clock, bars = _FakeClock(per_step=10.0), []
+    monkeypatch.setattr(loop, "CLOCK", clock)
+
+    class Bar:
+        def __init__(self, total, desc):
+            self.total, self.desc, self.totals = total, desc, []
+            bars.append(self)
+
+        def update(self, n):
+            pass
+
+        def set_postfix(self, **kwargs):
+            pass
+
+        def refresh(self):
+            self.totals.append(self.total)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(loop, "_progress", lambda total, desc, enabled: Bar(total, desc))
+
+    def step(real):
+        clock.now += clock.per_step  # 40 s an epoch
+        return {"d_loss": torch.tensor(0.5)}
+
+    loader = TensorLoader(torch.zeros(32, 1, 28, 28, dtype=torch.uint8), batch_size=8)
+    history = loop.fit(step, loader, 10, loop.new_history(["d_loss"]), max_minutes=2.5)
+    bar = bars[0]
+    assert bar.desc == "training (budget 2.5 min)" and history["epochs"] == 3
+    assert bar.totals == [3 * 4] * 3  # after each epoch: 3 epochs (12 steps) fit 150 s, not the 10 asked for
+    assert loop._epochs_in_budget(100.0, 2, 50, 20) == 24 and loop._epochs_in_budget(100.0, 2, 5, 20) == 5
+
+
 def test_train_wgan_gp_passes_its_time_budget_to_the_loop(monkeypatch):
     from course_utils.kit import loop
 
