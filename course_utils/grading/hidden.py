@@ -285,6 +285,35 @@ def diagnose_edge_cases(ns: dict) -> CheckReport:
     return r
 
 
+HELD_OUT_BAR = 7  # of the 8 held-out runs: one borderline miss is judgment, two are thresholds without a margin
+
+
+def diagnose_held_out(ns: dict) -> CheckReport:
+    """Lesson 4's four settings on seeds 1 and 2, never shown in the lesson, each labelled by the course's
+    ``diagnose``: thresholds the student chose with a margin from the seed-0 runs carry over; ones placed at
+    the edge of one run's number, or a failure left unchecked, do not."""
+    from ..kit.checkpoints import HISTORY_DIR, load_history
+
+    r = CheckReport("hidden: diagnose on held-out runs (other seeds)")
+    paths = sorted(HISTORY_DIR.glob(f"{diagnostics.HELD_OUT}_*.pt"))
+    right, misses = 0, []
+    for path in paths:
+        history = load_history(path)
+        want = history["diagnosis"]
+        ok, out = call_student(r, f"diagnose(<held-out run {path.stem}>)", ns["diagnose"], history)
+        got = out[0] if ok and isinstance(out, tuple) and out else None
+        if got == want:
+            right += 1
+        elif ok:
+            misses.append(f"{path.stem.removeprefix(diagnostics.HELD_OUT + '_')}: {got!r}, its numbers say {want!r}")
+    r.expect(bool(paths) and right >= min(HELD_OUT_BAR, len(paths)),
+             f"{right}/{len(paths)} held-out runs labelled as the course labels them",
+             f"{right}/{len(paths)} held-out runs labelled as the course labels them (at least {HELD_OUT_BAR} "
+             f"needed): {'; '.join(misses)}. Print diagnosis_evidence() and move each threshold away from the "
+             "recorded runs' numbers")
+    return r
+
+
 # ----------------------------------------------------------------------------- lesson 6
 
 
@@ -306,7 +335,7 @@ HIDDEN = {
     "d_step": [d_step_seeded_run],
     "g_step": [g_step_seeded_run],
     "gradient_penalty": [gradient_penalty_per_image_epsilon],
-    "diagnose": [diagnose_edge_cases],
+    "diagnose": [diagnose_edge_cases, diagnose_held_out],
     "conditional_generator": [conditional_generator_other_sizes],
     "projection_discriminator": [projection_discriminator_other_sizes],
     "conditional_d_step": [conditional_d_step_num_classes],

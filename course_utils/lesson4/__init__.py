@@ -40,5 +40,6 @@ from .experiments import (
 )
 from .playground import stability_playground
 from .stability import stable_g_loss, train_stable_gan
+from .tables import diagnosis_evidence
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -60,6 +60,7 @@ def count_modes(points: torch.Tensor, centers: torch.Tensor, max_dist: float,
 DIAGNOSES = ("dominance", "oscillation", "mode collapse", "healthy")
 RECORDED = {"dominance": "lesson04_dominance", "oscillation": "lesson04_oscillation",
             "mode collapse": "lesson04_collapse", "healthy": "lesson04_healthy"}  # shipped histories, seed 0
+HELD_OUT = "lesson04_heldout"  # + "_<run>_seed<1|2>": the same settings on other seeds, for the grader only
 
 
 def diagnose(history: dict) -> tuple[str, str]:

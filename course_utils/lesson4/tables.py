@@ -50,3 +50,25 @@ def seed_table(group: dict[str, list[dict]]) -> dict[str, list[dict]]:
                         "report's verdicts, on how many seeds)",
                         96))
     return table
+
+
+def diagnosis_evidence(histories: dict | None = None) -> list[dict]:
+    """The numbers ``diagnose`` reads, one row per recorded run (label -> history; default: the four shipped seed-0
+    runs), printed under 100 characters: D(G(z)) and D loss above its floor over the last epoch, how far the
+    fixed-noise samples move per epoch, modes covered and the normalised entropy at the last evaluation."""
+    from ..kit.checkpoints import load_history
+    from ..measure.verdicts import balance
+    from .diagnostics import RECORDED
+
+    histories = histories or {label: load_history(name) for label, name in RECORDED.items()}
+    rows = []
+    print(f"{'recorded run':14} {'D(G(z))':>8} {'D loss - floor':>15} {'motion':>7} {'modes':>6} {'entropy':>8}")
+    for label, h in histories.items():
+        m, last = balance(h), h["metrics"][-1]
+        row = {"run": label, "d_fake": m["d_fake"], "loss_margin": m["d_loss"] - m["floor"],
+               "motion": sample_motion(h), "modes": last["modes"], "of": len(last["counts"]),
+               "entropy": last["norm_entropy"]}
+        rows.append(row)
+        print(f"{label:14} {row['d_fake']:8.3f} {row['loss_margin']:15.3f} {row['motion']:7.3f} "
+              f"{row['modes']:>3}/{row['of']:<2} {row['entropy']:8.3f}")
+    return rows

@@ -413,19 +413,32 @@ def diagnose(history):
         return "dominance", f"D(G(z)) {{m['d_fake']:.2f}}"
     if motion > MAX_MOTION:
         return "oscillation", f"moves {{motion:.2f}}"
-    if last["modes"] < len(last["counts"]) or last["norm_entropy"] < MIN_NORM_ENTROPY:
+    if {collapse}:
         return "mode collapse", f"{{last['modes']}} modes"
     return "healthy", f"D(G(z)) {{m['d_fake']:.2f}}"
 '''
 
 
-def test_diagnose_is_graded_with_its_hidden_edge_cases():
-    right = _kernel_grade(_namespace(DIAGNOSE_IMPORTS + DIAGNOSE_BODY.format(loss='m["d_loss"] - m["floor"]')),
-                          "diagnose")
+MODES_OR_ENTROPY = 'last["modes"] < len(last["counts"]) or last["norm_entropy"] < MIN_NORM_ENTROPY'
+
+
+def test_diagnose_is_graded_with_its_hidden_edge_cases_and_held_out_runs():
+    right = _kernel_grade(_namespace(DIAGNOSE_IMPORTS + DIAGNOSE_BODY.format(loss='m["d_loss"] - m["floor"]',
+                                                                             collapse=MODES_OR_ENTROPY)), "diagnose")
     assert (right["points"], right["status"]) == (2, "passed"), right
     # ignoring label smoothing's floor passes the recorded runs (the self-check) but not the hidden edge case
-    no_floor = _kernel_grade(_namespace(DIAGNOSE_IMPORTS + DIAGNOSE_BODY.format(loss='m["d_loss"]')), "diagnose")
+    no_floor = _kernel_grade(_namespace(DIAGNOSE_IMPORTS + DIAGNOSE_BODY.format(loss='m["d_loss"]',
+                                                                                collapse=MODES_OR_ENTROPY)), "diagnose")
     assert no_floor["points"] == 0 and any("d_loss - floor" in m for m in no_floor["messages"]), no_floor
+    # entropy alone, at the edge of the recorded collapse (0.83): the four recorded runs pass, other seeds do not
+    edge = _kernel_grade(_namespace(DIAGNOSE_IMPORTS + DIAGNOSE_BODY.format(loss='m["d_loss"] - m["floor"]',
+                                                                            collapse='last["norm_entropy"] < 0.85')),
+                         "diagnose")
+    assert edge["points"] == 0 and any("held-out runs labelled" in m and "collapse_seed1" in m
+                                       for m in edge["messages"]), edge
+    from course_utils.lesson4.checks import check_diagnose
+    assert check_diagnose(_namespace(DIAGNOSE_IMPORTS + DIAGNOSE_BODY.format(
+        loss='m["d_loss"] - m["floor"]', collapse='last["norm_entropy"] < 0.85'))["diagnose"]).passed
 
 
 # name -> (notebook, {exercise: points}, {exercise: text expected in its messages}); lesson 6 in its own batch
