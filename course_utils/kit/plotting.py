@@ -79,3 +79,31 @@ def plot_metric(history: dict, key: str, ax=None, label: str | None = None):
     ax.plot([m["epoch"] for m in rows], [m[key] for m in rows], "o-", label=label or key)
     ax.set(xlabel="epoch", ylabel=key)
     return ax
+
+
+def plot_game(ax=None):
+    """The two-player game as a diagram: noise z -> G -> fake; real x and the fake -> D -> a probability of
+    "real"; the D step (targets real 1, fake 0, the fake detached) and the G step (target 1, through D into G).
+    Returns the axes; the boxes and arrows are drawn by code, so the picture and the lessons use one vocabulary."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 3.6))
+    boxes = {"z": (0.06, 0.7, "noise z\n(B, 100)"), "G": (0.3, 0.7, "G"),
+             "fake": (0.54, 0.7, "fake G(z)\n(B, 1, 28, 28)"), "real": (0.54, 0.22, "real x\n(B, 1, 28, 28)"), "D": (0.78, 0.46, "D"),
+             "out": (0.95, 0.46, "D's logit,\nsigmoid: P(real)")}
+    for key, (x, y, text) in boxes.items():
+        player = key in ("G", "D")
+        ax.text(x, y, text, ha="center", va="center", fontsize=13 if player else 9,
+                fontweight="bold" if player else "normal",
+                bbox={"boxstyle": "round,pad=0.5", "fc": "#cfe3ff" if key == "G" else "#ffd9c9" if key == "D" else
+                      "#f2f2f2", "ec": "k"})
+    arrow = {"arrowstyle": "->", "lw": 1.5, "color": "k"}
+    for a, b in (("z", "G"), ("G", "fake"), ("fake", "D"), ("real", "D"), ("D", "out")):
+        (xa, ya, _), (xb, yb, _) = boxes[a], boxes[b]
+        ax.annotate("", xy=(xb - 0.06 * (xb > xa), yb), xytext=(xa + 0.06 * (xb > xa), ya), arrowprops=arrow)
+    ax.text(0.5, 0.02, "D step: real -> target 1, fake (detached) -> target 0; update D only", ha="center",
+            color="#b34700", fontsize=10)
+    ax.text(0.5, 0.97, "G step: fresh fake -> target 1 ('real'); the gradient flows back through D into G; "
+            "update G only", ha="center", color="#1f4e99", fontsize=10)
+    ax.set(xlim=(0, 1.02), ylim=(0, 1))
+    ax.axis("off")
+    return ax

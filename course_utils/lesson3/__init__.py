@@ -7,6 +7,7 @@ The notebook imports from here and from ``course_utils``: two places.
 """
 
 from ..kit.checkpoints import load_history, save_history
+from ..kit.plotting import plot_game
 from ..kit.timing import duration
 from ..kit.trainer import save_path
 from ..kit.widgets import latent_explorer, plot_latent_walk
