@@ -88,8 +88,8 @@ def plot_game(ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 3.6))
     boxes = {"z": (0.06, 0.7, "noise z\n(B, 100)"), "G": (0.3, 0.7, "G"),
-             "fake": (0.54, 0.7, "fake G(z)\n(B, 1, 28, 28)"), "real": (0.54, 0.22, "real x\n(B, 1, 28, 28)"), "D": (0.78, 0.46, "D"),
-             "out": (0.95, 0.46, "D's logit,\nsigmoid: P(real)")}
+             "fake": (0.54, 0.7, "fake G(z)\n(B, 1, 28, 28)"), "real": (0.54, 0.22, "real x\n(B, 1, 28, 28)"),
+             "D": (0.78, 0.46, "D"), "out": (0.95, 0.46, "D's logit,\nsigmoid: P(real)")}
     for key, (x, y, text) in boxes.items():
         player = key in ("G", "D")
         ax.text(x, y, text, ha="center", va="center", fontsize=13 if player else 9,
