@@ -5,7 +5,7 @@ Every trainer's ``amp="auto"`` and ``channels_last="auto"`` end here. Before tra
 batch size) under each candidate setting, keeps the fastest one whose numerics pass, caches the
 choice for this machine and model shape (``runs/speed_choices.json``) and says it in one line::
 
-    speed: bf16 autocast off (17.1x slower here), channels_last on (1.08x faster here); measured on AMD EPYC
+    speed: bf16 autocast off (17.1x slower here), channels_last on (1.08x faster here); measured here
 
 Why measure instead of reading CPU flags: bf16 autocast made lesson 3's step 2.1x faster on one
 2-core AMD EPYC, 17x slower on another (no bf16 instructions: emulated) and slower on a 2-core
@@ -75,7 +75,7 @@ class SpeedChoice:
             return f"speed: bf16 autocast {_on(self.amp)}, channels_last {_on(self.channels_last)} ({why})"
         parts = [f"bf16 autocast {_on(self.amp)}{self._versus('amp')}",
                  f"channels_last {_on(self.channels_last)}{self._versus('channels_last')}"]
-        where = f"measured on {self.machine}" + (", cached" if self.source == "cached" else "")
+        where = "measured here" + (", cached" if self.source == "cached" else "")  # the machine: in the cache
         if self.noisy():
             where += (f"; timings unsteady (passes differed up to {self.spread:.1f}x: a busy machine?), "
                       "not cached: measured again next run")

@@ -286,3 +286,12 @@ def test_a_wrongly_typed_cache_entry_is_measured_again(runs_dir, field, value):
     again = choose_speed(G, D, "cpu", amp=False, batch_size=8, steps=1, timer=clock)
     assert again.source == "measured" and clock.calls == 8  # not raised, not used: measured again
     assert json.loads(path.read_text())[key]["amp"] is False  # and the entry is written anew, well formed
+
+
+def test_the_speed_line_a_lesson_prints_names_no_machine():
+    from course_utils.kit.speed import SpeedChoice
+
+    choice = SpeedChoice(False, True, "measured", {"fp32": 120.0, "fp32 channels_last": 100.0},
+                         machine="AMD EPYC, 2 threads")
+    line = choice.line()
+    assert line.startswith("speed: bf16 autocast off") and "measured here" in line and "EPYC" not in line
