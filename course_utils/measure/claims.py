@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..kit.env import quick as _quick_value
 
 PASS, FAIL, NEEDS_FULL = "PASS", "FAIL", "needs full run"
-_SHOWN: dict = {}  # name -> the last Claim printed in this process (a notebook's kernel: one lesson)
+_SHOWN: dict = {}  # (name, statement) -> the last Claim printed in this process (a notebook's kernel: one lesson)
 
 
 @dataclass
@@ -44,17 +44,19 @@ def claim(name: str, statement: str, holds, evidence: str = "", *, lesson: int |
     c = Claim(name, statement, None if holds is None else bool(holds), evidence, lesson, values)
     if show:
         print(c, flush=True)
-        _SHOWN[name] = c
+        _SHOWN[name, statement] = c
     return c
 
 
-def statements_checked(show: bool = True) -> list[Claim]:
-    """The claims this kernel printed (a cell run twice counts once, its last result), and one closing line:
-    ``12 statements in this lesson checked on this run: 12 PASS, 0 FAIL, 0 need a full run``."""
-    claims = list(_SHOWN.values())
-    if show:
-        print(f"{len(claims)} statements in this lesson checked on this run: {summary(claims)}")
-    return claims
+def shown_claims() -> list[Claim]:
+    """The claims this kernel printed, each once (a cell run twice counts once, with its last result)."""
+    return list(_SHOWN.values())
+
+
+def statements_checked() -> None:
+    """A lesson's closing line: ``12 statements in this lesson checked on this run: 12 PASS, 0 FAIL, ...``."""
+    claims = shown_claims()
+    print(f"{len(claims)} statements in this lesson checked on this run: {summary(claims)}")
 
 
 def needs_full_run(name: str, statement: str, *, lesson: int | None = None, show: bool = True) -> Claim:

@@ -278,11 +278,13 @@ def test_statements_checked_counts_each_printed_claim_once_with_its_last_result(
         toolkit.claim("one", "a sentence", False)
         toolkit.claim("two", "another", None)
         toolkit.claim("one", "a sentence", True)  # the cell run again: its last result counts
+        toolkit.claim("one", "the same claim of another run", False)  # another sentence: counted on its own
         toolkit.claim("hidden", "not printed", False, show=False)
-        shown = statements_checked()
+        assert statements_checked() is None  # nothing for Jupyter to echo below the line
+        shown = toolkit.shown_claims()
     finally:
         toolkit._SHOWN.clear()
         toolkit._SHOWN.update(saved)
-    assert [c.name for c in shown] == ["one", "two"] and shown[0].holds is True
+    assert [c.name for c in shown] == ["one", "two", "one"] and [c.holds for c in shown] == [True, None, False]
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last == "2 statements in this lesson checked on this run: 1 PASS, 0 FAIL, 1 need a full run"
+    assert last == "3 statements in this lesson checked on this run: 1 PASS, 1 FAIL, 1 need a full run"
