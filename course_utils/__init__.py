@@ -162,7 +162,7 @@ def doctor_report(short: bool = True) -> int:
     return report(short=short)
 
 
-def finish_setup(hosted: bool, colab: bool, installed: list) -> None:
+def finish_setup(hosted: bool | None = None, colab: bool | None = None, installed: list | None = None) -> None:
     """The lessons' setup cell, once course_utils imports (see :func:`course_utils.tools.hosted.finish_setup`)."""
     from .tools.hosted import finish_setup as finish
 

@@ -7,14 +7,14 @@ course_utils.lessons``); a release bumps the version, regenerates, and pushes th
 installs ``course_utils`` from that tag on Google Colab and Kaggle (never from the moving default
 branch), and :func:`colab_url` builds each lesson's "Open in Colab" link at that tag.
 
-The setup cell runs *before* ``course_utils`` exists, so its first half is self-contained source (the
-template below): run locally (``python3 course.py start``), it finds ``course_utils`` and installs
-nothing. On Colab or Kaggle it installs ``course_utils`` with ``pip install --no-deps git+URL@TAG``
-plus only the light packages that are missing, under a constraints file that pins the platform's
-installed torch, torchvision and NumPy (``torch==<its version>``), so pip can never install, upgrade or
-replace them (the platforms ship them, built for their hardware). The URL and the tag are validated
-(:func:`checked_url`, :func:`checked_ref`) and pasted as Python literals (``repr``). The second half,
-:func:`finish_setup`, runs from the installed package: on Colab it turns on the custom widget manager,
+The setup cell runs *before* ``course_utils`` exists, so it is five self-contained lines (the template
+below): run locally (``python3 course.py start``), it finds ``course_utils`` and installs nothing. On Colab
+or Kaggle it installs ``course_utils`` with ``pip install --no-deps git+URL@TAG``: no dependency at all, so
+pip never touches the platform's torch, torchvision and NumPy (built for its hardware). The URL and the tag
+are validated (:func:`checked_url`, :func:`checked_ref`) and pasted as Python literals (``repr``). The rest,
+:func:`finish_setup`, runs from the installed package: it installs only the light packages that are missing,
+under a constraints file that pins the installed torch, torchvision and NumPy (``torch==<its version>``),
+so pip can only keep them; on Colab it turns on the custom widget manager,
 which the latent explorer and the live dashboard need there; on both platforms it points
 ``COURSE_DATA_HOME`` and ``COURSE_RUNS_DIR`` at ``data/`` and ``runs/`` in the working folder (Colab:
 ``/content``), not inside the installed package; everywhere it warns when torch is older than 2.6.
@@ -37,52 +37,15 @@ GITHUB_URL = re.compile(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?",
 GIT_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 """A tag such as ``v0.1.0``: letters, digits, ``.``, ``_``, ``-``."""
 
-SETUP_CELL_TEMPLATE = '''\
-# Setup. On Google Colab or Kaggle this installs the course's helper package, course_utils, at a fixed release
-# of the course's repository, never touching the platform's own torch, torchvision and NumPy (pinned below).
-# On your own machine (python3 course.py start) it is installed already: nothing is installed.
-import importlib.metadata
-import importlib.util
-import os
-import subprocess
-import sys
-import tempfile
-
-REPOSITORY, REF = __REPOSITORY__, __REF__  # declared in the course's pyproject.toml
-try:
-    import google.colab  # exists only on Google Colab
-    colab = True
-except ImportError:
-    colab = False
-hosted = colab or "KAGGLE_KERNEL_RUN_TYPE" in os.environ  # Kaggle sets this variable
-installed = []
-if hosted and importlib.util.find_spec("course_utils") is None:
-    with tempfile.NamedTemporaryFile("w", prefix="course-pins-", suffix=".txt", delete=False) as pins:
-        pins.writelines(f"{name}=={importlib.metadata.version(name)}\\n" for name in ("torch", "torchvision", "numpy")
-                        if importlib.util.find_spec(name) is not None)  # pip may only keep these as they are
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c", pins.name]
-    light = {"tqdm": "tqdm", "scipy": "scipy", "matplotlib": "matplotlib", "PIL": "pillow", "ipywidgets": "ipywidgets"}
-    missing = [package for module, package in light.items() if importlib.util.find_spec(module) is None]
-    try:
-        subprocess.check_call(pip + ["--no-deps", f"git+{REPOSITORY}@{REF}"])
-        if missing:
-            subprocess.check_call(pip + missing)
-    except subprocess.CalledProcessError as exc:
-        raise RuntimeError(f"pip could not install course_utils {REF} from {REPOSITORY}: the notebook needs internet "
-                           "(on Kaggle: Settings > Internet on), then run this cell again (still failing: the "
-                           f"repository may lack the tag {REF}; tell your instructor)") from exc
-    finally:
-        os.remove(pins.name)
-    importlib.invalidate_caches()
-    installed = [f"course_utils {REF} from {REPOSITORY}", *missing]
-if importlib.util.find_spec("course_utils") is not None:
-    from course_utils import finish_setup
-
-    finish_setup(hosted, colab, installed)  # widgets, data and runs folders, the torch check
-elif not hosted:
-    print("course_utils is not installed for this kernel: start the course with python3 course.py start, "
-          "or choose the kernel of the course's .venv")
-'''
+SETUP_CELL_TEMPLATE = "\n".join([  # five lines; the long ones end in noqa, as ruff checks the notebooks
+    "import importlib.util, os, subprocess, sys  # noqa: E401 - Setup: on Colab or Kaggle, installs course_utils, the",
+    "REPOSITORY, REF = __REPOSITORY__, __REF__  # course's helper package, at a fixed release  # noqa: E501",
+    'if not importlib.util.find_spec("course_utils") and (importlib.util.find_spec("google.colab") '
+    'or "KAGGLE_KERNEL_RUN_TYPE" in os.environ):  # noqa: E501',
+    '    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"git+{REPOSITORY}@{REF}"])'
+    "  # fails? no internet: Kaggle: Settings > Internet on, run again  # noqa: E501",
+    "from course_utils import finish_setup; finish_setup()  # noqa: E702 - not found here? python3 course.py start",
+]) + "\n"
 
 
 def __getattr__(name: str):
@@ -245,13 +208,65 @@ def torch_warning(version: str | None = None) -> str | None:
             f"Settings > Environment, the latest) or a torch >= {MIN_TORCH} of your own.")
 
 
-def finish_setup(hosted: bool, colab: bool, installed: list) -> None:
-    """The setup cell's second half, run once ``course_utils`` imports (plumbing for the setup cell).
+LIGHT = {"tqdm": "tqdm", "scipy": "scipy", "matplotlib": "matplotlib", "PIL": "pillow", "ipywidgets": "ipywidgets"}
+"""module -> package: what the lessons need besides torch, torchvision and NumPy (the platforms' own)."""
+PINNED = ("torch", "torchvision", "numpy")
 
-    ``installed``: what the cell installed. On Colab or Kaggle (``hosted``) downloads and saved models go
-    next to the notebook; on Colab the widget manager is enabled. Prints one line saying what was done
-    (nothing locally), and a warning when torch is older than the course's minimum.
+
+def on_colab() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("google.colab") is not None
+
+
+def install_light_packages() -> list[str]:
+    """On a hosted platform, pip-install the light packages that are missing, under a constraints file pinning the
+    installed torch, torchvision and NumPy (pip may only keep them); returns what was installed (plumbing)."""
+    import importlib.metadata
+    import importlib.util
+    import subprocess
+    import sys
+    import tempfile
+
+    missing = [package for module, package in LIGHT.items() if importlib.util.find_spec(module) is None]
+    if not missing:
+        return []
+    with tempfile.NamedTemporaryFile("w", prefix="course-pins-", suffix=".txt", delete=False) as pins:
+        pins.writelines(f"{name}=={importlib.metadata.version(name)}\n" for name in PINNED
+                        if importlib.util.find_spec(name) is not None)
+    try:
+        subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                               "-c", pins.name, *missing])
+    except subprocess.CalledProcessError as exc:
+        raise RuntimeError(f"pip could not install {', '.join(missing)}: the notebook needs internet (on Kaggle: "
+                           "Settings > Internet on), then run this cell again") from exc
+    finally:
+        os.remove(pins.name)
+    importlib.invalidate_caches()
+    return missing
+
+
+def _which_course() -> str:
+    """``course_utils v0.1.0 from https://github.com/...``: the release this notebook runs (for the setup line)."""
+    try:
+        return f"course_utils {course_ref()} from {repository_url()}"
+    except (RepositoryError, OSError):
+        return "course_utils"
+
+
+def finish_setup(hosted: bool | None = None, colab: bool | None = None, installed: list | None = None) -> None:
+    """The setup cell's rest, run once ``course_utils`` imports (plumbing for the setup cell).
+
+    On Colab or Kaggle (``hosted``, detected when not given) it installs the missing light packages (torch,
+    torchvision and NumPy pinned as installed), points downloads and saved models next to the notebook and, on
+    Colab, enables the widget manager. Prints one line saying what was done (nothing locally), and a warning
+    when torch is older than the course's minimum. ``installed``: what an older setup cell installed itself.
     """
+    colab = on_colab() if colab is None else colab
+    hosted = (colab or "KAGGLE_KERNEL_RUN_TYPE" in os.environ) if hosted is None else hosted
+    installed = list(installed or [])
+    if hosted:
+        installed += install_light_packages()
     done = [f"installed {', '.join(installed)}"] if installed else []
     if hosted:  # downloads and saved models go next to the notebook (Colab: /content), where you can see them
         os.environ.setdefault("COURSE_DATA_HOME", "data")
@@ -262,7 +277,8 @@ def finish_setup(hosted: bool, colab: bool, installed: list) -> None:
         output.enable_custom_widget_manager()  # the sliders and the live dashboard need it on Colab
         os.environ["COURSE_WIDGETS"] = "1"  # tells course_utils.kit.widgets that widgets will show
         done.append("enabled the widget manager")
-    if done:
+    if hosted:
+        done.insert(0, _which_course())
         print(("Colab" if colab else "Kaggle") + ": " + "; ".join(done))
     warning = torch_warning()
     if warning:

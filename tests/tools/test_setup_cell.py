@@ -7,6 +7,7 @@ recorded ``pip install git+...`` makes this checkout's ``course_utils`` importab
 install would).
 """
 
+import importlib.machinery
 import importlib.metadata
 import importlib.util
 import json
@@ -86,6 +87,7 @@ def sandbox(monkeypatch):
 def fake_colab(monkeypatch) -> list:
     enabled = []
     colab = types.ModuleType("google.colab")
+    colab.__spec__ = importlib.machinery.ModuleSpec("google.colab", None)  # as a real import gives it
     colab.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: enabled.append(True))
     monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
     monkeypatch.setitem(sys.modules, "google.colab", colab)
@@ -113,12 +115,19 @@ def assert_course_install(pip, url):
     assert course[0][:4] == [sys.executable, "-m", "pip", "install"]
     for cmd in calls:
         assert not [a for a in cmd if HEAVY.search(a)], f"pip must never touch torch/torchvision/numpy: {cmd}"
-        assert "-c" in cmd, f"every pip call runs under the constraints file: {cmd}"
-    assert len(pip.constraints) == len(calls)
+    light = [c for c in calls if c not in course]
+    for cmd in light:
+        assert "-c" in cmd, f"every pip call with dependencies runs under the constraints file: {cmd}"
+    assert len(pip.constraints) == len(light)
     for text in pip.constraints:  # torch==<the installed version>, etc.: pip can only keep them
         assert set(text.split()) == installed_pins()
-    for cmd in calls:
+    for cmd in light:
         assert not Path(cmd[cmd.index("-c") + 1]).exists()  # the temporary file is removed afterwards
+
+
+def test_the_cell_shows_five_lines():
+    source = hosted.setup_cell()["source"]
+    assert len(source.splitlines()) == 5 and "--no-deps" in source
 
 
 def test_colab_installs_from_the_declared_url_and_enables_widgets(sandbox, monkeypatch, capsys):
@@ -151,14 +160,25 @@ def test_colab_with_course_installed_only_enables_widgets(sandbox, monkeypatch, 
     enabled = fake_colab(monkeypatch)
     run_cell(monkeypatch, importable=True)
     assert sandbox.calls == [] and enabled == [True]
-    assert capsys.readouterr().out.strip() == "Colab: enabled the widget manager"
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("Colab: course_utils v") and out.endswith("; enabled the widget manager")
 
 
-def test_local_kernel_without_course_utils_says_how_to_start(sandbox, monkeypatch, capsys):
-    run_cell(monkeypatch)
+def _failing_line(exc: BaseException) -> str:
+    """The setup cell's line that raised ``exc``: the line a student sees in the traceback, with its comment."""
+    tb = exc.__traceback__
+    while tb.tb_next is not None and tb.tb_frame.f_code.co_filename != "setup-cell":
+        tb = tb.tb_next
+    while tb.tb_next is not None and tb.tb_next.tb_frame.f_code.co_filename == "setup-cell":
+        tb = tb.tb_next
+    return hosted.setup_cell()["source"].splitlines()[tb.tb_lineno - 1]
+
+
+def test_local_kernel_without_course_utils_says_how_to_start(sandbox, monkeypatch):
+    with pytest.raises(ImportError) as err:
+        run_cell(monkeypatch)
     assert sandbox.calls == []
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and "python3 course.py start" in out[0]
+    assert "python3 course.py start" in _failing_line(err.value)  # the traceback shows this line and its comment
 
 
 def test_a_failed_pip_says_internet_is_needed(sandbox, monkeypatch):
@@ -168,8 +188,22 @@ def test_a_failed_pip_says_internet_is_needed(sandbox, monkeypatch):
         raise subprocess.CalledProcessError(1, cmd)
 
     monkeypatch.setattr(subprocess, "check_call", fail)
-    with pytest.raises(RuntimeError, match="internet"):
+    with pytest.raises(subprocess.CalledProcessError) as err:
         run_cell(monkeypatch)
+    assert "internet" in _failing_line(err.value) and "git+" in _failing_line(err.value)
+
+
+def test_a_failed_light_install_says_internet_is_needed(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tqdm" else real_find_spec(name, *a))
+
+    def fail(cmd, *a, **k):
+        raise subprocess.CalledProcessError(1, cmd)
+
+    monkeypatch.setattr(subprocess, "check_call", fail)
+    with pytest.raises(RuntimeError, match="pip could not install tqdm: the notebook needs internet"):
+        hosted.install_light_packages()
 
 
 def test_colab_url_is_built_from_the_declared_repository_at_the_release_tag():
