@@ -43,6 +43,7 @@ CLASSES_KEPT = 9  # covering 9 of 10 classes at every evaluation: at most one cl
 CLASSES_LOST = 3  # losing 3 classes is collapse, well beyond the one class that evaluation noise can drop
 CLASS_SHARES = (0.05, 0.15)  # each class between half and 1.5x its fair 10% share of a generator's samples
 OVERSHOOT = 1.10  # a class recognised 10% more often than real images of it: prototypical (lesson 6)
+FAR_FROM_REAL = 10.0  # a class's FID this many times its real-vs-real floor (two real halves, same features): far off
 AGREEMENT_BAR = 0.90  # overall: at least 90% of a conditional G's samples land in the requested class
 RELATIVE_BAR = 0.90  # per class: at least 90% of what the classifier achieves on real images of that class
 STYLE_RATIO = 0.5  # within-class spread at least half of the real class's: z still varies the image

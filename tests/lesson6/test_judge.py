@@ -64,4 +64,5 @@ def test_judge_claims(must_pass, must_fail):
     must_pass(found, "judge_sees_overshoot")
     must_pass(found, "prototypical_is_far")
     must_fail(claims.judge_claims(_result([1.05] * 10, fid)), "judge_sees_overshoot")
-    must_fail(claims.judge_claims(_result(ratio, [60.0] + [10.0] * 9)), "prototypical_is_far")
+    must_fail(claims.judge_claims(_result(ratio, [60.0] * 9 + [15.0])), "prototypical_is_far")  # 7.5x: near
+    must_fail(claims.judge_claims(_result([1.05] * 10, fid)), "prototypical_is_far")  # nothing over-recognised

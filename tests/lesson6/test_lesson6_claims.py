@@ -36,6 +36,11 @@ def test_doctored_sweeps_fail(must_fail):
     must_fail(claims.class_term_claims(trousers), "plain_game_leaves_a_top")
     like_real = _doctor(levers, "class1_s2", relative=_relative(1.05, 6, 1.0), min_relative=1.0)  # no overshoot
     must_fail(claims.class_term_claims(like_real), "class_term_overshoots")
+    already = copy.deepcopy(levers)  # the plain game already over-recognises every class: no control, no claim
+    for r in already["runs"]:
+        if r["class_weight"] == 0:
+            r["relative"] = [1.2] * 10
+    must_fail(claims.class_term_claims(already), "class_term_overshoots")
     far = copy.deepcopy(levers)
     for r in far["runs"]:
         if r["class_weight"] == 1.0:
