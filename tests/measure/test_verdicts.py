@@ -55,7 +55,8 @@ def test_the_dominance_run_is_dominance_for_both(histories):
     history = histories["dominance"]
     assert "discriminator dominance" in health_report(history).failures
     assert assess_equilibrium(history, verbose=False)["verdict"] == "d_dominant"
-    assert not {c.name: c.passed for c in convergence_checklist(history, verbose=False)}["D does not reject nearly all fakes"]
+    checks = {c.name: c.passed for c in convergence_checklist(history, verbose=False)}
+    assert not checks["D does not reject nearly all fakes"]
 
 
 def test_the_shipped_lesson_3_run_is_balanced_for_both_in_its_last_window_and_d_gains_over_the_run():
