@@ -52,6 +52,9 @@ def train_critic(shift: float, mode: str, steps: int = 800, seed: int = 0, clip:
     torch.manual_seed(seed)
     f = _critic()
     if mode == "clip":  # the original WGAN's optimizer and rate (Arjovsky et al. 2017): small steps, no momentum
+        with torch.no_grad():  # start inside the box, so only training can push a weight to a bound
+            for p in f.parameters():
+                p.uniform_(-clip / 2, clip / 2)
         opt = torch.optim.RMSprop(f.parameters(), lr=5e-5)
     else:
         opt = torch.optim.Adam(f.parameters(), lr=1e-3, betas=(0.5, 0.9))

@@ -15,7 +15,7 @@ from ..kit.smoothing import LOG2, full_width_smooth
 
 # Thresholds, each with the reason for its value.
 D_DOMINANT_LOSS = 0.15  # mean D loss below this: D(x) ~ 0.86+ and D(G(z)) ~ 0.14- at once, D wins outright
-DOMINANT_D_FAKE = 0.15  # mean D(G(z)) below this: D rejects about 85% of the fakes or more
+DOMINANT_D_FAKE = 0.15  # mean D(G(z)) below this: D scores the fakes near 0 on average (at least 70% below 0.5)
 CHANCE_MARGIN = 0.05  # a mean D loss this close to log 2 is chance: epoch means of a guessing D wobble by ~0.01-0.03
 D_TOO_WEAK_LOSS = LOG2 + CHANCE_MARGIN  # mean D loss above chance (+ noise margin): D is worse than a coin flip
 MAX_SWING = 0.10  # std of the smoothed D loss over the second half above this: the game keeps swinging
@@ -31,7 +31,8 @@ SWD_FLOOR_MULTIPLE = 10  # an SWD within 10x of two real sets' SWD (the metric's
 #   colours and layout pass while texture still lags; the generators of lesson 5's records start far above it
 
 # The bars the lessons' claims use (``course_utils.lessonN.claims``): each once, with its reason.
-MOST = 0.5  # "most" in a claim's sentence: more than half (samples on a mode, weights at the clip bounds)
+MOST = 0.5  # "most" in a claim's sentence: more than half (samples on a mode)
+PILED_AT_BOUNDS = 0.25  # clipped weights within 1% of a bound: weights spread evenly over the box put ~1% there
 DOMINANT_ALONE = 0.01  # D(G(z)) after D trains alone: below 0.01 D rejects 99% of the fakes, beyond any doubt
 VANISHED = 0.1  # a gradient below a tenth of its value at the balanced start has vanished (lesson 4)
 W1_TOLERANCE = 0.2  # a critic's estimate within 20% of W1: its slope is ~1 where the mass moves (lesson 5)
@@ -49,6 +50,12 @@ RELATIVE_BAR = 0.90  # per class: at least 90% of what the classifier achieves o
 STYLE_RATIO = 0.5  # within-class spread at least half of the real class's: z still varies the image
 RESCORE_TOLERANCE = 0.05  # a file scored again within 5% of its record: the same generator, the same metric
 EMA_FID_BAR = 20.0  # lesson 3's long EMA run: FID 20 is well past the 50-epoch raw G's ~25 (its record)
+ON_SHELL = 0.9  # "stays on / leaves the shell": 90% of midpoints; prior samples fall in its 1-99% band 98% of the time
+FLIP_BAR = 0.5  # an edit "flips" the class when more than half of the source samples land in the target class
+RANDOM_FLIP = 0.1  # a random direction of the same length sends at most 10% there: chance, not control (lesson 7)
+STEER_GAP = 0.05  # optimised classifier minus judge, on the same steered images: 5 of 100 images, beyond the
+#   0-2 points the two differ by on the same unsteered samples (both score the target class at chance there)
+INVERSION_GAIN = 2.0  # inversion at least halves the pixel error of the nearest of 1,000-2,000 random samples
 
 
 def default_window(history: dict) -> int:

@@ -25,12 +25,12 @@ def _critic(estimate, at_bounds=float("nan"), slope=1.0):
 
 
 def test_clipping_and_gp_claims(must_pass, must_fail):
-    clipped = [_critic(0.004, 0.8, 0.002) for _ in range(3)]
+    clipped = [_critic(0.004, 0.4, 0.002) for _ in range(3)]
     penalised = [_critic(2.9) for _ in range(3)]
     found = claims.clipping_vs_gp_claims(clipped, penalised)
     must_pass(found, "clipping_at_bounds")
     must_pass(found, "gp_estimates_w1")
-    clipped[1] = _critic(0.004, 0.3, 0.002)  # one seed: most weights inside the bounds
+    clipped[1] = _critic(0.004, 0.1, 0.002)  # one seed: the weights spread inside the bounds
     must_fail(claims.clipping_vs_gp_claims(clipped, penalised), "clipping_at_bounds")
     penalised[2] = _critic(2.0)  # one seed 33% off
     must_fail(claims.clipping_vs_gp_claims(clipped, penalised), "gp_estimates_w1")
