@@ -21,6 +21,7 @@ def conditional_generator_other_sizes(ns: dict) -> CheckReport:
 def projection_discriminator_other_sizes(ns: dict) -> CheckReport:
     """``ProjectionDiscriminator(3, width=8)``: the number of classes and the width are used."""
     r = CheckReport("hidden: ProjectionDiscriminator(num_classes=3, width=8)")
+    torch.manual_seed(0)  # the same weights whatever ran before: the logits-not-probabilities check must not be luck
     ok, D = call_student(r, "ProjectionDiscriminator(3, width=8)", lambda: ns["ProjectionDiscriminator"](3, width=8))
     if ok:
         r.items += [(o, f"3 classes: {m}") for o, m in check_projection_discriminator(D, 3).items]
