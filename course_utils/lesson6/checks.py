@@ -163,7 +163,7 @@ def probe_conditional():
     return ProbeConditionalG(), ProbeConditionalD(), real, torch.full((PROBE_BATCH,), PROBE_REAL_CLASS)
 
 
-def _check_uniform(r: CheckReport, labels, where: str) -> bool:
+def check_uniform_labels(r: CheckReport, labels, where: str) -> bool:
     """The labels G was given are ``PROBE_BATCH`` uniform draws over 0..9 (each class 60-140 times)."""
     if labels is None:
         r.fail(f"G was never called with labels in the {where}")
@@ -179,7 +179,7 @@ def _check_uniform(r: CheckReport, labels, where: str) -> bool:
                     "use torch.randint(0, num_classes, (B,), device=...)")
 
 
-def _is_probe_fake(G, x) -> torch.Tensor:
+def is_probe_fake(G, x) -> torch.Tensor:
     """``(N,)`` True where a row of ``x`` is one of the probe G's ten class images (a fake)."""
     with torch.no_grad():
         classes = torch.tanh(G.pixels + 0.1 * torch.arange(10.0).view(10, 1, 1, 1)).flatten(1)  # (10, 784)
@@ -187,7 +187,7 @@ def _is_probe_fake(G, x) -> torch.Tensor:
     return distance.min(1).values < 1e-4
 
 
-def _d_inputs(D):
+def d_inputs(D):
     """Everything D was given, stacked: ``(x (N, 1, 28, 28), y (N,))``."""
     if not D.calls:
         return None, None
@@ -216,12 +216,12 @@ def check_conditional_d_step(fn) -> CheckReport:
     if not r.expect(isinstance(out, tuple) and len(out) == 3, "returns (d_loss, D(x, y) mean, D(G(z, y'), y') mean)",
                     f"expected a tuple of 3 values, got {type(out).__name__}"):
         return r
-    _check_uniform(r, G.labels_seen(), "D step")
-    x, y = _d_inputs(D)
+    check_uniform_labels(r, G.labels_seen(), "D step")
+    x, y = d_inputs(D)
     if x is None:
         r.fail("D was never called")
         return r
-    is_real = ~_is_probe_fake(G, x)  # (N,): rows that are not one of the probe G's ten class images
+    is_real = ~is_probe_fake(G, x)  # (N,): rows that are not one of the probe G's ten class images
     r.expect(int(is_real.sum()) == PROBE_BATCH and bool((y[is_real] == PROBE_REAL_CLASS).all()),
              "real images judged under their own labels",
              "D judged the real images under other labels than their own: use D(real, labels)")
@@ -255,8 +255,8 @@ def check_conditional_g_step(fn) -> CheckReport:
                             D, G, opt_g, PROBE_BATCH, G.latent_dim, 10, torch.device("cpu"))
     if not ok:
         return r
-    _check_uniform(r, G.labels_seen(), "G step")
-    x, y = _d_inputs(D)
+    check_uniform_labels(r, G.labels_seen(), "G step")
+    x, y = d_inputs(D)
     if x is None:
         r.fail("D was never called: the G step needs D's judgement of the fakes, D(fake, labels)")
         return r

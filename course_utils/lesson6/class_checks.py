@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..kit.checking import CheckReport, bce, call_student, match_variant
-from .checks import PROBE_BATCH, ProbeConditionalD, _check_uniform, _d_inputs, _is_probe_fake, probe_conditional
+from .checks import PROBE_BATCH, ProbeConditionalD, check_uniform_labels, d_inputs, is_probe_fake, probe_conditional
 
 PROBE_CLASS_WEIGHT = 0.5  # not 1, so a step that ignores class_weight is told apart from a correct one
 
@@ -62,12 +62,12 @@ def check_class_loss_d_step(fn) -> CheckReport:
     if not r.expect(isinstance(out, tuple) and len(out) == 3, "returns (d_loss, D(x, y) mean, D(G(z, y'), y') mean)",
                     f"expected a tuple of 3 values, got {type(out).__name__}"):
         return r
-    _check_uniform(r, G.labels_seen(), "D step")
-    x, y = _d_inputs(D)
+    check_uniform_labels(r, G.labels_seen(), "D step")
+    x, y = d_inputs(D)
     if x is None:
         r.fail("D was never called")
         return r
-    is_real = ~_is_probe_fake(G, x)  # (N,)
+    is_real = ~is_probe_fake(G, x)  # (N,)
     fake_y = G.labels_seen()
     with torch.no_grad():
         logits, class_logits = D0.logits(x, y), D0.classify(x.flatten(1))  # before the update
@@ -104,8 +104,8 @@ def check_class_loss_g_step(fn) -> CheckReport:
                             PROBE_CLASS_WEIGHT)
     if not ok:
         return r
-    _check_uniform(r, G.labels_seen(), "G step")
-    x, y = _d_inputs(D)
+    check_uniform_labels(r, G.labels_seen(), "G step")
+    x, y = d_inputs(D)
     if x is None:
         r.fail("D was never called: the G step needs D(fake, labels, with_class_logits=True)")
         return r
