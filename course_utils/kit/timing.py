@@ -57,3 +57,13 @@ def budgeted_epochs(epoch_s: float, num_epochs: int, max_minutes: float | None) 
     if not max_minutes:
         return num_epochs
     return min(num_epochs, max(1, int(max_minutes * 60 // epoch_s)))
+
+
+def budgeted_training_s(step_s: float, checkpoint_s: float, setting: dict, steps_per_epoch: int) -> tuple[float, int]:
+    """``(training seconds, checkpoints)`` of a lesson's run at ``setting`` (``num_epochs``, ``max_minutes``,
+    ``checkpoint_every``): its epochs, or the whole epochs that fit the budget, each ``steps_per_epoch`` steps plus,
+    when every epoch is a checkpoint, ``checkpoint_s`` of scoring (plumbing for lessons 3 and 6)."""
+    every = setting["checkpoint_every"]
+    epoch_s = steps_per_epoch * step_s + (checkpoint_s if every == 1 else 0.0)
+    epochs = budgeted_epochs(epoch_s, setting["num_epochs"], setting["max_minutes"])
+    return epochs * steps_per_epoch * step_s, epochs // every if every else 0

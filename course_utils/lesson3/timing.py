@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..kit.timing import GRAPH_SETUP, budgeted_epochs, gpu_steps, preserved_rng, random_loader
+from ..kit.timing import GRAPH_SETUP, budgeted_epochs, budgeted_training_s, gpu_steps, preserved_rng, random_loader
 
 LESSON3 = {"num_epochs": 50, "steps_per_epoch": 937, "eval_samples": 2000, "real_images_scored": 10_000 + 2_000,
            "gpu_checkpoint_every": 5, "cpu_checkpoint_every": 1, "cpu_max_minutes": 20, "plain_steps": 300}
@@ -20,13 +20,8 @@ def lesson3_setting(device) -> dict:
 
 
 def lesson3_training_s(step_s: float, checkpoint_s: float, setting: dict) -> tuple[float, int]:
-    """``(training seconds, checkpoints)`` of lesson 3's run: its epochs, or on a CPU the whole epochs that fit its
-    budget, each epoch ``steps_per_epoch`` steps plus, at a checkpoint, ``checkpoint_s`` of scoring (plumbing)."""
-    every = setting["checkpoint_every"]
-    epoch_s = LESSON3["steps_per_epoch"] * step_s + (checkpoint_s if every == 1 else 0.0)
-    epochs = budgeted_epochs(epoch_s, setting["num_epochs"], setting["max_minutes"])
-    checkpoints = epochs // every if every else 0
-    return epochs * LESSON3["steps_per_epoch"] * step_s, checkpoints
+    """``(training seconds, checkpoints)`` of lesson 3's run (:func:`~course_utils.kit.timing.budgeted_training_s`)."""
+    return budgeted_training_s(step_s, checkpoint_s, setting, LESSON3["steps_per_epoch"])
 
 
 def lesson3_models(device):

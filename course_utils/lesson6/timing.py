@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..kit.timing import budgeted_epochs, preserved_rng
+from ..kit.timing import budgeted_epochs, budgeted_training_s, preserved_rng
 
 LESSON6 = {"num_epochs": 20, "steps_per_epoch": 937, "eval_samples": 2000, "gpu_checkpoint_every": 2,
            "cpu_checkpoint_every": 1, "cpu_max_minutes": 20}
@@ -20,12 +20,8 @@ def lesson6_setting(device) -> dict:
 
 
 def lesson6_training_s(step_s: float, checkpoint_s: float, setting: dict) -> tuple[float, int]:
-    """``(training seconds, checkpoints)`` of lesson 6's run: its epochs, or on a CPU the whole epochs that fit its
-    budget, each epoch ``steps_per_epoch`` steps plus, at a checkpoint, ``checkpoint_s`` of scoring (plumbing)."""
-    every = setting["checkpoint_every"]
-    epoch_s = LESSON6["steps_per_epoch"] * step_s + (checkpoint_s if every == 1 else 0.0)
-    epochs = budgeted_epochs(epoch_s, setting["num_epochs"], setting["max_minutes"])
-    return epochs * LESSON6["steps_per_epoch"] * step_s, epochs // every
+    """``(training seconds, checkpoints)`` of lesson 6's run (:func:`~course_utils.kit.timing.budgeted_training_s`)."""
+    return budgeted_training_s(step_s, checkpoint_s, setting, LESSON6["steps_per_epoch"])
 
 
 def time_conditional_step(steps: int, device, warmup: int = 2) -> float:
