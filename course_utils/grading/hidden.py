@@ -35,6 +35,7 @@ from ..lesson4 import diagnostics, stability
 from ..lesson5 import wgan
 from ..lesson6 import conditional
 from ..lesson6.checks import check_conditional_generator, check_projection_discriminator, probe_conditional  # noqa: F401 - the old flat module exposed them
+from ..lesson7 import latent, optimize
 
 REFERENCES = {
     # lesson 1
@@ -56,6 +57,9 @@ REFERENCES = {
     "ProjectionDiscriminator": conditional.ProjectionDiscriminator,
     "conditional_d_step": conditional.conditional_d_step, "conditional_g_step": conditional.conditional_g_step,
     "class_loss_d_step": conditional.class_loss_d_step, "class_loss_g_step": conditional.class_loss_g_step,
+    # lesson 7
+    "interpolate": latent.interpolate, "truncated_sample": latent.truncated_sample,
+    "find_direction": latent.find_direction, "steer": optimize.steer, "invert": optimize.invert,
 }
 
 

@@ -28,9 +28,10 @@ from ..lesson3.claims import lesson3
 from ..lesson4.claims import lesson4
 from ..lesson5.claims import lesson5
 from ..lesson6.claims import lesson6
+from ..lesson7.claims import lesson7
 from ..measure.claims import FAIL, Claim, print_table
 
-PROVIDERS = {1: lesson1, 2: lesson2, 3: lesson3, 4: lesson4, 5: lesson5, 6: lesson6}
+PROVIDERS = {1: lesson1, 2: lesson2, 3: lesson3, 4: lesson4, 5: lesson5, 6: lesson6, 7: lesson7}
 """Lesson -> the function computing its claims (``quick=True``: what fits in CI)."""
 
 

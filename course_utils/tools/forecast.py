@@ -27,6 +27,9 @@ The model (all times in seconds; the recorded times are the README's, on its 2-c
   + ``REST_S[6] x speed``: the rest of the notebook (the control measurements on 10,000 samples, the
   comparison with lesson 3, the figures), timed on an AMD EPYC with ``use_shipped_run = True`` and scaled
   to the Xeon by the two CPUs' lesson-3 steps.
+* lesson 7 = its recorded time x ``speed``: it trains nothing (walks, truncation, directions, steering and
+  inversion of the shipped generator, 3 seeds); the whole notebook took 106 s on a 2-core AMD EPYC whose
+  lesson-3 step timed 35 ms right after: 212 s at the Xeon's 70 ms.
 * lessons 1, 2 = their recorded time x ``speed`` (5 and 14 s on the Xeon); lesson 2 also trains a toy D
   for its optimal-D demo (3 seeds x 2 x 1,500 D-only steps, half a toy step each). Lesson 1 also runs
   the doctor's checks without the timing (``machine_check``, a few seconds).
@@ -65,11 +68,11 @@ from ..lesson6.timing import (  # noqa: F401
 
 REFERENCE_STEP_S = 0.070
 """Lesson 3's training step on the README's 2-core Intel Xeon, fp32 (bf16 timed slower there)."""
-RECORDED_S = {1: 5.0, 2: 14.0, 3: 3350.0, 4: 201.0, 5: 291.0}
+RECORDED_S = {1: 5.0, 2: 14.0, 3: 3350.0, 4: 201.0, 5: 291.0, 7: 106.2 * 0.070 / 0.035}
 """Full-run wall time of each lesson on that Xeon (README's lesson table)."""
 REST_S = {3: 3350.0 - 3336.0, 4: 65.0, 5: 291.0 - 172.0 + 60.0, 6: 29.7}
 """The part of lessons 3 and 5 that is not training, on that Xeon (whole notebook minus training)."""
-LESSONS = (1, 2, 3, 4, 5, 6)
+LESSONS = (1, 2, 3, 4, 5, 6, 7)
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ def measure(steps: int = 25, device=None) -> Timings:
 
 
 def predict_lesson_seconds(lesson: int, steps: int = 25, timer=None) -> float:
-    """Predicted wall time of lesson ``lesson``'s full run on this machine, in seconds (plumbing; lessons 1-6).
+    """Predicted wall time of lesson ``lesson``'s full run on this machine, in seconds (plumbing; lessons 1-7).
 
     ``timer(steps) -> Timings`` (default :func:`measure`, which takes seconds) measures the machine;
     the model is in this module's docstring. Linear in every timing.

@@ -1,6 +1,7 @@
 """A real browser drives JupyterLab: run a lesson, move the latent slider, see the image change.
 
-The live training dashboard is switched on (COURSE_DASHBOARD=1) and must draw in the page too.
+The live training dashboard is switched on (COURSE_DASHBOARD=1) and must draw in the page too. Lesson 7 runs
+whole too, and a slider along a direction it found must redraw its explorer's image.
 
 Needs Debian's chromium and the playwright package (``.ci/run`` installs both); skipped without them.
 """
@@ -33,8 +34,9 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def jupyterlab(tmp_path):
-    shutil.copy(ROOT / "solutions" / LESSON, tmp_path / LESSON)
+def jupyterlab(tmp_path, request):
+    lesson = getattr(request, "param", LESSON)  # lesson 3 unless a test names another (indirect parametrize)
+    shutil.copy(ROOT / "solutions" / lesson, tmp_path / lesson)
     port, token = free_port(), "course-browser-test"
     # render every cell (JupyterLab 4 otherwise detaches cells scrolled out of view)
     settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
@@ -109,3 +111,41 @@ def test_latent_slider_changes_the_image(jupyterlab):
     assert visible_errors == 0 and page_errors == [], page_errors
     assert dashboard_images >= 1, "the live training dashboard drew nothing"
     print(f"browser test took {time.perf_counter() - started:.1f} s")
+
+
+LESSON_7 = "07_controllable_generation.ipynb"
+
+
+@pytest.mark.parametrize("jupyterlab", [LESSON_7], indirect=True)
+def test_direction_slider_changes_the_image(jupyterlab):
+    """Lesson 7 run whole in the browser (quick mode): a slider along a found direction redraws G(z)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    base, token, folder = jupyterlab
+    page_errors = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("pageerror", lambda e: page_errors.append(str(e)))
+        page.goto(f"{base}/lab/tree/{LESSON_7}?token={token}")
+        page.wait_for_function("() => { const w = window.jupyterapp?.shell?.currentWidget;"
+                               " return w?.sessionContext?.session?.kernel?.status === 'idle'; }", timeout=120_000)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        image = page.locator(".direction-explorer-image").first
+        image.wait_for(state="visible", timeout=600_000)
+        image.scroll_into_view_if_needed()
+        before = image.get_attribute("src")
+        handle = page.locator(".widget-slider .noUi-handle").first
+        handle.click()
+        for _ in range(4):
+            handle.press("ArrowRight")
+        page.wait_for_function("(b) => document.querySelector('.direction-explorer-image').src !== b", arg=before,
+                               timeout=30_000)
+        after = image.get_attribute("src")
+        page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+                               " === 'idle'", timeout=300_000)
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        time.sleep(2)
+        browser.close()
+    assert before and after and before != after, "moving the slider did not change the generated image"
+    assert errors_in(folder / LESSON_7) == [], "cells raised errors in the browser run"
+    assert page_errors == [], page_errors

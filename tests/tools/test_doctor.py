@@ -64,7 +64,7 @@ def test_main_prints_one_line_per_check_and_predictions(ready, capsys):
                      "quick mode: ", "lesson 3 50 ms per step (2 steps)"):
         assert expected in out, expected
     predictions = re.findall(r"lesson (\d): predicted full run here ~(.+)", out)
-    assert [p[0] for p in predictions] == ["1", "2", "3", "4", "5", "6"]
+    assert [p[0] for p in predictions] == ["1", "2", "3", "4", "5", "6", "7"]
     assert "WARN" not in out and "FAIL" not in out
 
 
@@ -195,12 +195,13 @@ def test_prediction_model_terms():
     assert forecast.predict_from(conditional_gpu, 6) == pytest.approx(20 * 937 * 0.1)
     like_the_reference = forecast.Timings(0.0, 0.0, 0.0, 0.0, cpu_step=forecast.REFERENCE_STEP_S)
     assert forecast.predict_from(like_the_reference, 2) == pytest.approx(forecast.RECORDED_S[2])
+    assert forecast.predict_from(like_the_reference, 7) == pytest.approx(forecast.RECORDED_S[7])  # trains nothing
     toy = forecast.Timings(0.0, 0.0, 0.0, 0.0, cpu_step=0.0, toy_step=0.01)  # lesson 4: its toy runs, 3 seeds
     from course_utils.lesson4.experiments import toy_step_units
     assert forecast.predict_from(toy, 4) == pytest.approx(toy_step_units() * 0.01)
     assert toy_step_units(seeds=1) == pytest.approx(toy_step_units() / 3)
     with pytest.raises(ValueError, match="lesson must be one of"):
-        doctor.predict_lesson_seconds(7, timer=fake_timer())
+        doctor.predict_lesson_seconds(8, timer=fake_timer())
 
 
 def test_steps_must_be_positive():

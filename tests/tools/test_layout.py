@@ -20,7 +20,7 @@ FLAT_API = json.loads((Path(__file__).parent / "data" / "flat_api.json").read_te
 # Floors, lowest first: a module may import its own room and rooms on lower floors only.
 FLOORS = {"kit": 0, "measure": 1, **{f"lesson{n}": 1 + n for n in range(1, 10)}, "tools": 20, "grading": 21}
 MAX_LINES = 350
-MAX_TOP_ENTRIES = 12
+MAX_TOP_ENTRIES = 13  # the rooms of the table in CONTRIBUTING.md (one per lesson) and __init__.py
 
 
 def rooms() -> list[str]:
@@ -45,10 +45,10 @@ def test_top_level_shows_the_rooms():
     entries = sorted(p.name for p in PACKAGE.iterdir() if p.name != "__pycache__")
     assert len(entries) <= MAX_TOP_ENTRIES, entries
     assert {"kit", "measure", "grading", "tools", "pretrained"} <= set(entries)
-    assert {f"lesson{n}" for n in range(1, 7)} <= set(entries)
+    assert {f"lesson{n}" for n in range(1, 8)} <= set(entries)
 
 
-@pytest.mark.parametrize("room", ["kit", "measure", *[f"lesson{n}" for n in range(1, 7)], "grading", "tools"])
+@pytest.mark.parametrize("room", ["kit", "measure", *[f"lesson{n}" for n in range(1, 8)], "grading", "tools"])
 def test_imports_only_go_down(room):
     wrong = []
     for path in sorted((PACKAGE / room).glob("*.py")):

@@ -28,6 +28,8 @@ import course_utils.lesson4.diagnostics as l4d
 import course_utils.lesson4.stability as l4s
 import course_utils.lesson5.wgan as l5
 import course_utils.lesson6.conditional as l6
+import course_utils.lesson7.latent as l7
+import course_utils.lesson7.optimize as l7o
 from course_utils.kit.checkpoints import load_history
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +45,8 @@ TWINS = {  # notebook -> (library module, names in notebook order)
                                        "wgan_step"])],
     "06_conditional_gan.ipynb": [(l6, ["ConditionalGenerator", "ProjectionDiscriminator", "conditional_d_step",
                                        "conditional_g_step", "class_loss_d_step", "class_loss_g_step"])],
+    "07_controllable_generation.ipynb": [(l7, ["interpolate", "truncated_sample", "find_direction"]),
+                                         (l7o, ["steer", "invert"])],
 }
 LIBRARY = {(nb, name): module for nb, groups in TWINS.items() for module, names in groups for name in names}
 PAIRS = sorted(LIBRARY)
@@ -374,6 +378,29 @@ def _conditional_models(D=l6.ProjectionDiscriminator):
             {"real": _images(1, 28)({}, 5), "labels": seeded_labels(6, 4)})
 
 
+def _frozen_g():
+    torch.manual_seed(0)
+    return l1.Generator(latent_dim=LATENT, width=8).eval()
+
+
+def _ten_class_classifier():
+    torch.manual_seed(1)
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10)).eval()
+
+
+def _interpolate_cases():
+    a, b = seeded(1, 8), seeded(2, 8) * 2
+    return [(f"(8,) x2, 5, {mode}", (a, b, 5, mode), {}) for mode in ("linear", "slerp")] + [
+        ("(4, 8) x2, 3, slerp", (seeded(3, 4, 8), seeded(4, 4, 8), 3, "slerp"), {}),
+        ("the same direction, slerp", (a, 3 * a, 4, "slerp"), {}),
+        ("(100,) x2, 9, slerp", (seeded(5, 100), seeded(6, 100), 9, "slerp"), {})]
+
+
+def _direction_cases():
+    z, classes = seeded(7, 50, 8), seeded_labels(8, 50, 4)
+    return [("source 0, target 3", (z, classes, 0, 3), {}), ("source 2, target 1", (z, classes, 2, 1), {})]
+
+
 PROBES = {
     "sample_latent": function_probe(lambda: [("4, 100", (4, 100), {}), ("5, 16", (5, 16), {}),
                                              ("3, 8, device='cpu'", (3, 8), {"device": "cpu"})]),
@@ -411,6 +438,15 @@ PROBES = {
                                                            10, 0.5)),
     "class_loss_g_step": step_probe(lambda: _conditional_models(l6.ClassHeadDiscriminator),
                                     lambda fn, m, o, x: fn(m["D"], m["G"], o["G"], 4, LATENT, 10, "cpu", 0.5)),
+    "interpolate": function_probe(_interpolate_cases),
+    "truncated_sample": function_probe(lambda: [(f"psi {psi}", (_frozen_g(), seeded(9, 4, LATENT), psi), {})
+                                                for psi in (1.0, 0.5, 0.0)]),
+    "find_direction": function_probe(_direction_cases),
+    "steer": function_probe(lambda: [(f"target {t!r}, prior {w}", (_frozen_g(), seeded(10, 4, LATENT), t,
+                                                                  _ten_class_classifier(), 3, 0.1, w), {})
+                                     for t, w in ((3, 0.0), (torch.arange(4), 0.5))]),
+    "invert": function_probe(lambda: [("4 images, 3 steps, 2 restarts", (_frozen_g(), _images(1, 28)({}, 11), 3, 2,
+                                                                         0.1), {})]),
 }
 
 
@@ -430,7 +466,7 @@ def _one_thread():
 
 
 def test_every_twin_has_a_probe():
-    assert set(PROBES) == {name for _, name in PAIRS} and len(PAIRS) == 25
+    assert set(PROBES) == {name for _, name in PAIRS} and len(PAIRS) == 30
 
 
 @pytest.mark.parametrize(("nb", "name"), PAIRS, ids=[f"{nb[:2]}-{name}" for nb, name in PAIRS])
@@ -448,6 +484,7 @@ DOCTORED = [  # (notebook, name, text in the definition, replacement): each must
     ("04_failure_modes_and_stability.ipynb", "count_modes", "counts >= 0.2", "counts > 0.2"),
     ("05_wgan_gp_flowers.ipynb", "Critic", "nn.GroupNorm(1, 2 * c)", "nn.GroupNorm(2, 2 * c)"),
     ("01_generator.ipynb", "Generator", "bias=False", "bias=True"),
+    ("07_controllable_generation.ipynb", "interpolate", "((1 - t) * n0 + t * n1) * u", "u"),
 ]
 
 
