@@ -16,6 +16,7 @@ import time
 
 import torch
 
+from . import threads
 from .env import is_whole_number
 
 CLOCK = time.perf_counter  # fit's clock (tests replace it with a fake one)
@@ -264,6 +265,7 @@ def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_l
             history["epochs"] = epoch
             if on_epoch_end is not None:
                 on_epoch_end(epoch)
+            threads.recheck(verbose)  # the machine's load moved: 1 thread or every core, measured again
             if bar is not None and max_minutes is not None:  # the bar's end: the epochs that fit the budget
                 bar.total = steps * _epochs_in_budget(CLOCK() - start, done + 1, num_epochs, max_minutes)
                 bar.refresh()
@@ -283,6 +285,7 @@ def fit(step, loader, num_epochs: int, history: dict, *, on_epoch_end=None, on_l
         if bar is not None:
             bar.close()
         history["wall_time_s"] += CLOCK() - start
+        threads.forget()  # the thread count the run started with, back
     return history
 
 

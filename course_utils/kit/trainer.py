@@ -25,8 +25,9 @@ from pathlib import Path
 
 import torch
 
+from . import threads
 from .checkpoints import CheckpointError, CheckpointWriteError, check_writable, load_checkpoint, save_checkpoint
-from .env import runs_dir, seed_everything
+from .env import is_whole_number, runs_dir, seed_everything
 from .graphs import GraphedStep
 from .loop import autocast_context, fit, make_adam, new_history
 from .speed import choose_speed
@@ -238,6 +239,13 @@ def fit_with_dashboard(step, loader, num_epochs, run: Run, *, dashboard="auto", 
     live = (LiveDashboard(run.G, run.fixed_z, labels=run.fixed_labels) if verbose and dashboard_enabled(dashboard)
             else None)
     graphed = GraphedStep(step, run.device, (run.opt_d, run.opt_g), cuda_graphs, verbose=verbose)
+    speed = run.history["settings"].get("speed") or {}
+    choice = threads.for_run(run.G, run.D, run.device, bool(speed.get("amp")), bool(speed.get("channels_last")),
+                             getattr(loader, "batch_size", None) or 64,
+                             num_epochs * len(loader) if is_whole_number(num_epochs) else 0,  # fit checks it
+                             fit_options.get("max_minutes") is not None, verbose)
+    if choice is not None:  # a long run on a CPU: 1 thread or every core, measured (course_utils.kit.threads)
+        run.history["settings"]["threads"] = choice.as_record()
     try:
         fit(graphed, loader, num_epochs, run.history, on_log=live, progress=verbose, verbose=verbose,
             **fit_options)

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import torch
 
+from ..kit import threads
 from ..kit.checkpoints import MIN_TORCH, SAFE_LOAD_TORCH
 from ..kit.data import DATA_ENV, FASHION_FILES, HOME_ENV, DataNotFoundError, data_home, prefetched_dir
 from ..kit.env import (
@@ -149,8 +150,7 @@ def check_speed(device: torch.device, choices: dict | None = None) -> list[Line]
     return lines
 
 
-def machine_load() -> float:  # the 1-minute load average (runnable processes; 0 where the OS does not say)
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+machine_load = threads.machine_load  # the 1-minute load average (0 where the OS does not say); tests replace it
 
 
 def busy_cpu_line(t: Timings, steps: int, load: float) -> Line | None:
