@@ -10,7 +10,8 @@ cancels out of the per-round ratios), and keeps the faster. It says so in one li
     threads: 1 (2 threads 3.10x slower here: the machine is busy, load 2.9 on 2 cores); measured here
 
 During training, :func:`recheck` (called after every epoch) measures again when the machine's load has moved by
-``LOAD_STEP`` or more since the last choice. Quick mode and ``COURSE_SPEED=fixed`` keep every core, unmeasured.
+``LOAD_STEP`` or more since the last choice. Quick mode and ``COURSE_SPEED=fixed`` keep the count set
+(``use_threads``), unmeasured.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def time_threads(probe, counts, rounds: int = ROUNDS, timer=None) -> dict[int, f
 def choose_threads(probe, device, timer=None) -> ThreadChoice:
     """Time ``probe()`` (one training-like pass) under each candidate thread count, set the fastest with
     ``torch.set_num_threads`` and return the choice (on a GPU, in quick mode or with ``COURSE_SPEED=fixed``:
-    every core, not measured)."""
+    the count already set, capped at the usable cores, not measured)."""
     device, cores = torch.device(device), available_cpus()
     fixed = os.environ.get("COURSE_SPEED", "").strip().lower() == "fixed"
     reason = ("not a CPU" if device.type != "cpu" else "single core" if cores < 2 else "quick" if is_quick()
