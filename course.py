@@ -166,13 +166,19 @@ def run_setup(args: list[str]) -> int:
 def start(args: list[str]) -> int:
     cpu, args = split_cpu(args)
     setup(cpu)
-    if not DOCTOR_STAMP.exists():
-        print("First start: checking this machine (python3 course.py doctor shows every check) ...", flush=True)
-        subprocess.call([str(PY), "-m", "course_utils.doctor", "--short"], cwd=ROOT)
-        DOCTOR_STAMP.write_text("the doctor ran after the first setup\n")
     quiet_jupyterlab()
     root_flag = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    return subprocess.call([str(PY), "-m", "jupyter", "lab", str(ROOT / "notebooks"), *root_flag, *args], cwd=ROOT)
+    lab = subprocess.Popen([str(PY), "-m", "jupyter", "lab", str(ROOT / "notebooks"), *root_flag, *args], cwd=ROOT)
+    if not DOCTOR_STAMP.exists():  # JupyterLab opens first; the check runs beside it, once
+        print("First start: checking this machine while JupyterLab opens (python3 course.py doctor shows every "
+              "check) ...", flush=True)
+        subprocess.call([str(PY), "-m", "course_utils.doctor", "--short"], cwd=ROOT)
+        DOCTOR_STAMP.write_text("the doctor ran after the first setup\n")
+    while True:
+        try:
+            return lab.wait()
+        except KeyboardInterrupt:  # Ctrl-C reaches JupyterLab too: it asks to confirm, then stops
+            continue
 
 
 def test(args: list[str]) -> int:

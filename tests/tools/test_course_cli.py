@@ -39,6 +39,15 @@ def course(tmp_path, monkeypatch):
     monkeypatch.setattr(module.venv, "EnvBuilder", FakeEnvBuilder)
     monkeypatch.setattr(module.subprocess, "run", record)
     monkeypatch.setattr(module.subprocess, "call", record)
+
+    class FakePopen:  # JupyterLab, recorded when it starts
+        def __init__(self, cmd, *args, **kwargs):
+            record(cmd)
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(module.subprocess, "Popen", FakePopen)
     return module
 
 
@@ -86,6 +95,7 @@ def test_start_strips_cpu_runs_the_doctor_once_and_answers_the_news_prompt(cours
     assert len(lab) == 1 and "--cpu" not in lab[0] and lab[0][-2:] == ["--port", "9999"]
     doctor = [c for c in course.calls if "course_utils.doctor" in c]
     assert doctor == [[str(course.PY), "-m", "course_utils.doctor", "--short"]]
+    assert course.calls.index(lab[0]) < course.calls.index(doctor[0])  # JupyterLab opens first
     overrides = json.loads((course.VENV / "share/jupyter/lab/settings/overrides.json").read_text())
     assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
     course.calls.clear()
