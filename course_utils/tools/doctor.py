@@ -19,6 +19,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import replace
 from importlib import metadata
 from typing import NamedTuple
 
@@ -167,12 +168,11 @@ def busy_cpu_line(t: Timings, steps: int, load: float) -> Line | None:
         torch.set_num_threads(threads)
     if single >= t.lesson3_step:
         return None
-    lesson3 = forecast.parts(t, 3)
-    lesson3["training"] *= single / t.lesson3_step
-    total = forecast.duration(sum(lesson3.values()))
+    total = forecast.duration(forecast.predict_from(replace(t, lesson3_step=single, cpu_step=single), 3))
     return _warn(f"with the machine busy, 1 thread ran lesson 3's step in {single * 1000:.0f} ms against "
-                 f"{t.lesson3_step * 1000:.0f} ms with {threads} (lesson 3 would take ~{total})",
-                 "close the other programs, or run course_utils.kit.env.use_threads(1) in the lesson's first cell")
+                 f"{t.lesson3_step * 1000:.0f} ms with {threads} (lesson 3 with 1 thread: ~{total}); the lessons' "
+                 "training measures this itself and uses the faster (its `threads:` line)",
+                 "close the other programs for the predictions above")
 
 
 def check_writable() -> list[Line]:

@@ -223,14 +223,17 @@ def test_real_timing_runs_the_lessons_code_and_keeps_the_callers_random_state():
     assert forecast.predict_from(t, 3) > epochs * 937 * t.lesson3_step
 
 
-def test_a_busy_cpu_times_one_thread_and_names_use_threads(monkeypatch):
+def test_a_busy_cpu_times_one_thread_and_says_training_picks_it(monkeypatch):
     monkeypatch.setattr(doctor, "available_cpus", lambda: 2)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
     monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
     monkeypatch.setattr(forecast, "time_lesson3_step", lambda steps, device: 0.25)  # what 1 thread gives
     slow = fake_timer(4.5)(1)
     line = doctor.busy_cpu_line(slow, steps=3, load=9.0)
-    assert line.level == "WARN" and "250 ms against 4500 ms with 2" in line.text and "use_threads(1)" in line.text
+    assert line.level == "WARN" and "250 ms against 4500 ms with 2" in line.text and "`threads:` line" in line.text
+    from dataclasses import replace
+    one = forecast.duration(forecast.predict_from(replace(slow, lesson3_step=0.25, cpu_step=0.25), 3))
+    assert f"lesson 3 with 1 thread: ~{one})" in line.text  # the forecast's model, time budget included
     assert doctor.busy_cpu_line(fake_timer(0.1)(1), steps=3, load=9.0) is None  # 1 thread no faster: nothing to say
     assert doctor.busy_cpu_line(slow, steps=3, load=0.2) is None  # an idle machine is not checked
 
