@@ -16,6 +16,8 @@ All loss thresholds use the course's averaged BCE (chance = log 2 ~ 0.693).
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import torch
 
@@ -109,7 +111,7 @@ class HealthReport:
         lines = [f"{self.title}: " + ("HEALTHY" if self.healthy else ", ".join(self.failures).upper()),
                  f"  measured: {self.facts}"]
         lines += [f"  - {name}: {evidence}" for name, evidence in self.findings]
-        return "\n".join(lines)
+        return "\n".join(textwrap.fill(line, 100, subsequent_indent="      ") for line in lines)  # fits a notebook
 
     __str__ = __repr__
 
@@ -172,21 +174,22 @@ def health_report(history: dict, window: int | None = None, title: str = "health
 
 
 def comparison_table(runs: dict, window: int | None = None) -> list[dict]:
-    """Print one row per run (name -> history): diversity, losses, D outputs, grad norms, health."""
-    head = (f"{'setting':36}{'modes':>6}{'entropy':>8}{'on-mode':>8}{'D loss':>8}{'G loss':>8}{'D(x)':>6}"
-            f"{'D(G(z))':>8}{'|grad G|':>9}{'|grad D|':>9}  health")
+    """Print one row per run (name -> history): diversity, losses, D outputs, grad norms, and the health report's
+    verdicts indented below it (100 characters wide at most)."""
+    head = (f"{'setting':30}{'modes':>6}{'entropy':>8}{'on-mode':>8}{'D loss':>8}{'G loss':>8}{'D(x)':>6}"
+            f"{'D(G(z))':>8}{'|grad G|':>9}{'|grad D|':>9}")
     print(head + "\n" + "-" * len(head))
     rows = []
     for name, h in runs.items():
         row = {"setting": name, **summarize(h, window)}
         row["health"] = ", ".join(health_report(h, window).failures) or "healthy"
         rows.append(row)
-        print(f"{name:36}{row.get('modes', float('nan')):>6}{row.get('norm_entropy', float('nan')):>8.2f}"
+        print(f"{name[:29]:30}{row.get('modes', float('nan')):>6}{row.get('norm_entropy', float('nan')):>8.2f}"
               f"{row.get('good', float('nan')):>8.0%}{row['d_loss']:>8.3f}{row['g_loss']:>8.3f}"
-              f"{row['d_real']:>6.2f}{row['d_fake']:>8.2f}{row['g_grad']:>9.3g}{row['d_grad']:>9.3g}  "
-              f"{row['health']}")
-    print(f"(last-epoch means; averaged BCE, chance {LOG2:.3f}; entropy normalised to [0, 1]; "
-          "on-mode: share of samples within 3 std of a mode)")
+              f"{row['d_real']:>6.2f}{row['d_fake']:>8.2f}{row['g_grad']:>9.3g}{row['d_grad']:>9.3g}\n"
+              f"    {row['health']}")
+    print(f"(last-epoch means; averaged BCE, chance {LOG2:.3f}; entropy normalised to [0, 1];\n"
+          "on-mode: share of samples within 3 std of a mode; indented: the health report)")
     return rows
 
 
