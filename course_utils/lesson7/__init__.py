@@ -12,11 +12,13 @@ from ..lesson6.judge import judge_images, load_judge
 from ..measure.metrics import load_classifier
 from .checks import check_find_direction, check_interpolate, check_truncated_sample
 from .claims import (
+    AVOID,
     SETTINGS,
     SOURCE,
     TARGET,
     direction_claims,
     inversion_claims,
+    orthogonal_claims,
     steer_claims,
     truncation_claims,
     walk_claims,

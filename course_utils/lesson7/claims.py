@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from ..kit.data import FASHION_CLASSES
 from ..measure.claims import claim, on_every_seed, spread
-from ..measure.verdicts import FLIP_BAR, INVERSION_GAIN, ON_SHELL, RANDOM_FLIP, STEER_GAP
+from ..measure.verdicts import AVOID_CUT, FLIP_BAR, INVERSION_GAIN, ON_SHELL, RANDOM_FLIP, STEER_GAP
 
 SOURCE, TARGET = FASHION_CLASSES.index("Sneaker"), FASHION_CLASSES.index("Ankle boot")
 """The lesson's edit: sneakers into ankle boots (the classifier tells the two apart on real images)."""
+AVOID = FASHION_CLASSES.index("Sandal")
+"""The class the edit should not produce: the found direction is made orthogonal to the Sneaker -> Sandal one."""
 
 
 def walk_claims(rows: list[dict]) -> list:
@@ -88,6 +90,26 @@ def direction_claims(rows: list[dict]) -> list:
     ]
 
 
+def orthogonal_claims(rows: list[dict]) -> list:
+    """Lesson 7, directions: made orthogonal to the direction towards a third class (``avoid``), the edit sends at
+    most half as many samples into that class (the found one sending some) and still flips most of them."""
+    src, tgt, avoid = (FASHION_CLASSES[rows[0][key]] for key in ("source", "target", "avoid"))
+    ok1, n1 = on_every_seed(r["orthogonal"]["avoided"] <= AVOID_CUT * r["found"]["avoided"]
+                            and r["found"]["avoided"] > 0 for r in rows)
+    ok2, n2 = on_every_seed(r["orthogonal"]["flip"] > FLIP_BAR for r in rows)
+    return [
+        claim("orthogonal_edit_avoids_class", f"made orthogonal to the {src} -> {avoid} direction, the edit sends at "
+              f"most {AVOID_CUT:.0%} as many held-out {src} samples into {avoid} as the found direction does (and "
+              f"the found one sends some) on {n1}", ok1,
+              f"share now {avoid}: found " + spread(r["found"]["avoided"] for r in rows) + ", orthogonal "
+              + spread(r["orthogonal"]["avoided"] for r in rows) + "; cosine of the two directions "
+              + spread(r["cosine"] for r in rows)),
+        claim("orthogonal_edit_still_flips", f"the orthogonal edit still turns more than {FLIP_BAR:.0%} of them into "
+              f"{tgt} on {n2}", ok2, f"share now {tgt}: " + spread(r["orthogonal"]["flip"] for r in rows)
+              + ", found " + spread(r["found"]["flip"] for r in rows)),
+    ]
+
+
 def steer_claims(rows: list[dict], shell_low: float) -> list:
     """Lesson 7, classifier guidance: the classifier that was optimised believes the steered samples more than an
     independent judge does; the Gaussian prior penalty pulls ``z`` inside the shell, towards the density's peak."""
@@ -148,10 +170,11 @@ def lesson7(quick: bool = False) -> list:
 
     s, G = SETTINGS[bool(quick)], load_generator("fashion_dcgan")
     x, _ = fashion_mnist_tensors(train=False, limit=s["images"])
+    edits = effects.direction_measurements(G, s["seeds"], SOURCE, TARGET, n_find=s["n_find"], n_test=s["n_test"],
+                                           avoid=AVOID)
     return (walk_claims(effects.walk_measurements(G, s["seeds"], s["pairs"]))
             + truncation_claims(effects.truncation_sweep(G, s["seeds"], s["n"]))
-            + direction_claims(effects.direction_measurements(G, s["seeds"], SOURCE, TARGET, n_find=s["n_find"],
-                                                              n_test=s["n_test"]))
+            + direction_claims(edits) + orthogonal_claims(edits)
             + steer_claims(effects.steer_measurements(G, s["seeds"], s["steer_n"], s["steer_steps"]),
                            prior_shell(G.latent_dim)[0])
             + inversion_claims(effects.inversion_measurements(G, s["seeds"], to_unit_range(x), s["inv_steps"],

@@ -9,7 +9,8 @@ control (the student's, or the reference by default), so the lesson measures the
 * truncation: FID, class coverage and a precision/recall pair (Kynkäänniemi et al. 2019: k-nearest-neighbour
   balls in the course classifier's features) over a grid of ``psi``;
 * directions: how often an edit along a found direction turns source-class samples into the target class,
-  against a random direction of the same length, and where the rest land;
+  against a random direction of the same length and the found one made orthogonal to a third class's, and where
+  the rest land;
 * steering: how often the classifier that was optimised, and an independent judge, name the target class;
 * inversion: pixel error of inverted real test images, of inverted samples of G, and of the nearest sample.
 """
@@ -21,7 +22,17 @@ import torch
 from ..lesson6.control import real_test_features
 from ..lesson6.judge import judge_images
 from ..measure.metrics import classify, frechet_distance, gaussian_stats, load_classifier, scores_from_features
-from .latent import class_latents, edit, find_direction, generate, interpolate, predict, prior_shell, truncated_sample
+from .latent import (
+    class_latents,
+    edit,
+    find_direction,
+    generate,
+    interpolate,
+    orthogonalize,
+    predict,
+    prior_shell,
+    truncated_sample,
+)
 from .optimize import invert, reconstruction_error, steer
 
 PSIS = (1.0, 0.8, 0.6, 0.4, 0.2)
@@ -110,10 +121,14 @@ def _truncated_images(G, z: torch.Tensor, psi: float, fn) -> torch.Tensor:
 
 
 def direction_measurements(G, seeds, source: int, target: int, alpha: float = 4.0, n_find: int = 4000,
-                           n_test: int = 2000, find_direction_fn=find_direction) -> list[dict]:
+                           n_test: int = 2000, find_direction_fn=find_direction,
+                           avoid: int | None = None) -> list[dict]:
     """Per seed: find the direction on ``n_find`` samples, then edit the held-out samples of class ``source`` among
     ``n_test`` others by ``alpha``; the share the classifier then calls ``target`` (``flip``), still ``source``
-    (``stay``), each class (``shares``), and the same for a random unit direction (lesson 7)."""
+    (``stay``), each class (``shares``), and the same for a random unit direction (lesson 7).
+
+    With ``avoid`` (a third class), also the found direction made orthogonal to the ``source -> avoid`` direction
+    (``orthogonal``, with ``avoided``: the share landing in ``avoid``; ``cosine``: the two directions' cosine)."""
     out = []
     for seed in seeds:
         z, classes = class_latents(G, n_find, seed=seed)
@@ -123,10 +138,17 @@ def direction_measurements(G, seeds, source: int, target: int, alpha: float = 4.
         rand = torch.randn(G.latent_dim, generator=_gen(2000 + seed))
         row = {"seed": seed, "source": source, "target": target, "alpha": alpha, "n": len(src),
                "direction": direction}
-        for name, d in (("found", direction), ("random", rand)):
+        edits = [("found", direction), ("random", rand)]
+        if avoid is not None:
+            other = find_direction_fn(z, classes, source, avoid)  # (latent_dim,): source -> avoid
+            row.update(avoid=avoid, cosine=float(direction @ other / (direction.norm() * other.norm())))
+            edits.append(("orthogonal", orthogonalize(direction, other)))
+        for name, d in edits:
             pred = predict(generate(G, edit(src, d, alpha)))  # (m,)
             shares = torch.bincount(pred, minlength=10).double() / max(1, len(pred))
             row[name] = {"flip": float(shares[target]), "stay": float(shares[source]), "shares": shares.tolist()}
+            if avoid is not None:
+                row[name]["avoided"] = float(shares[avoid])
         out.append(row)
     return out
 

@@ -82,13 +82,16 @@ def plot_edits(rows: dict, alphas):
     return fig
 
 
-def plot_shares(rows: list[dict]):
-    """Where the edited source samples land, class by class: the found direction against a random one (seed 0)."""
+def plot_shares(rows: list[dict], edits=("found", "random")):
+    """Where the edited source samples land, class by class, for each edit named in ``edits`` (keys of the
+    measurement: ``found``, ``random``, ``orthogonal``), seed 0."""
     r = rows[0]
     fig, ax = plt.subplots(figsize=(8, 2.8))
-    x = torch.arange(len(FASHION_CLASSES)).float()
-    ax.bar(x - 0.2, r["found"]["shares"], 0.4, label="found direction")
-    ax.bar(x + 0.2, r["random"]["shares"], 0.4, label="random direction")
+    x, width = torch.arange(len(FASHION_CLASSES)).float(), 0.8 / len(edits)
+    labels = {"found": "found direction", "random": "random direction",
+              "orthogonal": f"found, orthogonal to {FASHION_CLASSES[r.get('avoid', 0)]}'s"}
+    for i, name in enumerate(edits):
+        ax.bar(x + (i - (len(edits) - 1) / 2) * width, r[name]["shares"], width, label=labels[name])
     ax.set_xticks(x.tolist(), FASHION_CLASSES, rotation=30, ha="right", fontsize=8)
     ax.set(ylabel="share", ylim=(0, 1), title=f"{FASHION_CLASSES[r['source']]} samples after a step of "
            f"{r['alpha']:g}: the classifier's verdict")

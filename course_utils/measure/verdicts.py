@@ -56,6 +56,7 @@ RANDOM_FLIP = 0.1  # a random direction of the same length sends at most 10% the
 STEER_GAP = 0.05  # optimised classifier minus judge, on the same steered images: 5 of 100 images, beyond the
 #   0-2 points the two differ by on the same unsteered samples (both score the target class at chance there)
 INVERSION_GAIN = 2.0  # inversion at least halves the pixel error of the nearest of 1,000-2,000 random samples
+AVOID_CUT = 0.5  # an orthogonalised edit "avoids" a class when it sends at most half as many samples there
 
 
 def default_window(history: dict) -> int:

@@ -495,6 +495,8 @@ BROKEN_07 = {
     "truncation_after_g_07": (lambda: _broken("07", "truncated_sample", "return G(psi * z)", "return psi * G(z)"),
                               {**FULL_07, "truncated_sample": 0},
                               {"truncated_sample": "truncation is applied after G"}),
+    "direction_not_unit_07": (lambda: _broken("07", "find_direction", "return d / d.norm()", "return d"),
+                              {**FULL_07, "find_direction": 0}, {"find_direction": "not of unit length"}),
     "steer_trains_g_07": (lambda: _broken("07", "steer", "torch.optim.Adam([z], lr=lr)",
                                           "torch.optim.Adam([z, *G.parameters()], lr=lr)"),
                           {**FULL_07, "steer": 0}, {"steer": "G's weights changed"}),

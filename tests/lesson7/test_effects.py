@@ -34,3 +34,16 @@ def test_every_measurement_runs_and_returns_plain_numbers(real_data_dir):
     x, _ = fashion_mnist_tensors(train=False, limit=2)
     inv = effects.inversion_measurements(G, (0,), to_unit_range(x), steps=2, restarts=1, pool=20)
     assert inv[0]["z"].shape == (2, G.latent_dim) and inv[0]["nearest"] > 0
+
+
+def test_the_orthogonal_edit_is_measured_with_the_students_function_and_avoids_the_class(real_data_dir):
+    G = load_generator("fashion_dcgan")
+    calls = []
+    edits = effects.direction_measurements(G, (0,), 7, 9, n_find=2000, n_test=1000, avoid=5,
+                                           find_direction_fn=lambda *a: calls.append(a[2:]) or find_direction(*a))
+    row = edits[0]
+    assert calls == [(7, 9), (7, 5)]  # the Sneaker -> Sandal direction comes from the same function
+    assert 0.2 < row["cosine"] < 0.9 and row["avoid"] == 5
+    assert row["orthogonal"]["avoided"] < row["found"]["avoided"] and row["orthogonal"]["flip"] > 0.5
+    without = effects.direction_measurements(G, (0,), 7, 9, n_find=300, n_test=200)
+    assert "orthogonal" not in without[0] and "avoided" not in without[0]["found"]

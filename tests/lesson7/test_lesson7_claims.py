@@ -29,9 +29,10 @@ def _sweeps():
 
 def _edits():
     shares = lambda flip: [0.0] * 9 + [flip]
-    return [{"seed": s, "source": 7, "target": 9, "alpha": 4.0, "n": 200,
-             "found": {"flip": 0.85, "stay": 0.0, "shares": shares(0.85)},
-             "random": {"flip": 0.01, "stay": 0.78, "shares": shares(0.01)}} for s in range(3)]
+    return [{"seed": s, "source": 7, "target": 9, "alpha": 4.0, "n": 200, "avoid": 5, "cosine": 0.46,
+             "found": {"flip": 0.85, "stay": 0.0, "shares": shares(0.85), "avoided": 0.036},
+             "random": {"flip": 0.01, "stay": 0.78, "shares": shares(0.01), "avoided": 0.0},
+             "orthogonal": {"flip": 0.88, "stay": 0.0, "shares": shares(0.88), "avoided": 0.0}} for s in range(3)]
 
 
 def _steering():
@@ -56,8 +57,9 @@ def _set(rows, path, value, seed=1):
 
 def test_every_claim_passes_on_measurements_like_the_real_ones(must_pass):
     found = (c7.walk_claims(_walks()) + c7.truncation_claims(_sweeps()) + c7.direction_claims(_edits())
-             + c7.steer_claims(_steering(), SHELL[0]) + c7.inversion_claims(_inversions()))
-    assert len(found) == 13
+             + c7.orthogonal_claims(_edits()) + c7.steer_claims(_steering(), SHELL[0])
+             + c7.inversion_claims(_inversions()))
+    assert len(found) == 15
     for claim in found:
         must_pass(found, claim.name)
 
@@ -85,6 +87,13 @@ def test_truncation_claims_fail_when_their_sentence_is_false(must_fail):
 def test_direction_claims_fail_when_their_sentence_is_false(must_fail):
     must_fail(c7.direction_claims(_set(_edits(), ["found", "flip"], 0.4)), "direction_flips_class")
     must_fail(c7.direction_claims(_set(_edits(), ["random", "flip"], 0.3)), "random_direction_does_not")
+
+
+def test_orthogonal_claims_fail_when_their_sentence_is_false(must_fail):
+    must_fail(c7.orthogonal_claims(_set(_edits(), ["orthogonal", "avoided"], 0.03)), "orthogonal_edit_avoids_class")
+    must_fail(c7.orthogonal_claims(_set(_set(_edits(), ["found", "avoided"], 0.0), ["orthogonal", "avoided"], 0.0)),
+              "orthogonal_edit_avoids_class")  # nothing to avoid: the sentence's "the found one sends some" is false
+    must_fail(c7.orthogonal_claims(_set(_edits(), ["orthogonal", "flip"], 0.45)), "orthogonal_edit_still_flips")
 
 
 def test_steer_claims_fail_when_their_sentence_is_false(must_fail):
