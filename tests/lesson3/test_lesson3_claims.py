@@ -53,6 +53,27 @@ def test_a_flat_run_fails_d_pulls_ahead(shipped, must_fail):
     must_fail(claims.balance_claims(h, shipped=True), "d_pulls_ahead")
 
 
+def _short_run(shipped, epochs=18):
+    """The shipped history cut to its first ``epochs`` epochs: a CPU's budgeted run."""
+    h, n = copy.deepcopy(shipped), shipped["steps_per_epoch"]
+    for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+        h[key] = h[key][:epochs * n]
+    h["metrics"], h["epochs"] = [m for m in h["metrics"] if m["epoch"] <= epochs], epochs
+    return h
+
+
+def test_a_short_run_of_the_student_leaves_the_50_epoch_trends_to_a_full_run(shipped):
+    from course_utils.measure.claims import FAIL, NEEDS_FULL, PASS
+
+    short = _short_run(shipped)
+    found = {c.name: c for c in claims.losses_vs_quality_claims(short) + claims.balance_claims(short)}
+    for name in ("g_loss_rises_kid_falls", "d_pulls_ahead"):
+        assert found[name].status == NEEDS_FULL and "this run trained 18 epochs" in found[name].evidence
+    assert found["classes_every_checkpoint"].status in (PASS, FAIL)  # not a trend: checked on any run
+    as_shipped = {c.name: c for c in claims.balance_claims(short, shipped=True)}
+    assert as_shipped["d_pulls_ahead"].status != NEEDS_FULL  # the shipped run is always judged
+
+
 def _record(fid=15.0, base_fid=36.0, shares=(0.08, 0.12), covered=10):
     return {"quality": {"fid": fid, "baseline_tutorial_dcgan_20_epochs": {"fid": base_fid},
                         "class_shares_min_max": list(shares), "classes_covered": covered}}
