@@ -155,6 +155,17 @@ def machine_check() -> int:
     return check()
 
 
+def lesson_plan(lesson: int, steps: int = 5) -> None:
+    """Each section of lesson ``lesson`` with its minutes on this machine, predicted from a few timed steps (see
+    :mod:`course_utils.tools.sections`); in quick mode, one line instead (the minutes are for full settings)."""
+    if is_quick():
+        print("quick mode: each section's minutes at full settings are printed without COURSE_QUICK")
+        return
+    from .tools.sections import lesson_plan as plan
+
+    plan(lesson, steps)
+
+
 def doctor_report(short: bool = True) -> int:
     """The doctor's report on this machine (lesson 1's machine check; ``python -m course_utils.doctor``)."""
     from .tools.doctor import report

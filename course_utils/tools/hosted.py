@@ -162,7 +162,7 @@ def github_slug(url: str | None = None) -> str:
 
 
 def colab_url(notebook_name: str) -> str:
-    """The "Open in Colab" link of a lesson, e.g. ``colab_url("03_training_a_gan.ipynb")`` (lessons 1-6).
+    """The "Open in Colab" link of a lesson, e.g. ``colab_url("03_training_a_gan.ipynb")`` (every lesson).
 
     ``notebook_name``: the lesson's file name (``NN_name.ipynb``; ``notebooks/`` and the suffix are
     optional). Built from the one declared repository URL, at the release tag (:func:`course_ref`):

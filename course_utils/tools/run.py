@@ -2,8 +2,10 @@
 
 Code cells run in order in one namespace, as in a kernel; the value of a cell's last expression is
 printed, figures are saved next to the run (``runs/<notebook>/figure_NN.png``; ``COURSE_RUNS_DIR``
-moves ``runs/``, as for the lessons' own runs). Lines starting with ``%`` or ``!`` (IPython magics)
-are skipped. Used for full-length runs on machines without Jupyter.
+moves ``runs/``, as for the lessons' own runs), and so is each section's time (``sections.json``: the
+seconds of the code cells under each ``#``/``##`` heading; ``--time-step`` adds this CPU's lesson-3 step,
+timed right after, which :mod:`course_utils.tools.sections` scales the record by). Lines starting with
+``%`` or ``!`` (IPython magics) are skipped. Used for full-length runs on machines without Jupyter.
 
 The notebook is checked first (a file, notebook JSON with a ``cells`` list): a bad path is answered
 with what is wrong, and nothing is created.
@@ -19,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..kit.env import runs_dir
+from ..kit.env import cpu_name, runs_dir
 from .lessons import cell_source
 
 EXAMPLE = "notebooks/01_generator.ipynb"
@@ -64,14 +66,36 @@ def read_notebook(path: Path) -> dict:
 
 
 def cell_sources(path: Path) -> list[str]:
+    return [src for _, src in sectioned_sources(path)]
+
+
+def sectioned_sources(path: Path) -> list[tuple[str, str]]:
+    """Each code cell of the notebook at ``path`` as ``(section, source)``: the section is the last ``#``/``##``
+    heading above the cell (``###`` subsections belong to their section); magics are dropped (plumbing)."""
     nb = read_notebook(path)
-    out = []
+    out, section = [], ""
     for cell in nb["cells"]:
-        if cell["cell_type"] != "code":
-            continue
         src = cell_source(cell)
-        out.append("\n".join(line for line in src.split("\n") if not line.lstrip().startswith(("%", "!"))))
+        if cell["cell_type"] == "markdown":
+            for line in src.split("\n"):
+                if line.startswith(("# ", "## ")):
+                    section = line.lstrip("#").strip()
+            continue
+        if cell["cell_type"] == "code":
+            out.append((section, "\n".join(line for line in src.split("\n")
+                                           if not line.lstrip().startswith(("%", "!")))))
     return out
+
+
+def section_times(sections: list[str], seconds: list[float]) -> list[list]:
+    """``[[section, seconds], ...]`` in the notebook's order, the cells of each section summed (plumbing)."""
+    out: list[list] = []
+    for name, s in zip(sections, seconds):
+        if out and out[-1][0] == name:
+            out[-1][1] += s
+        else:
+            out.append([name, s])
+    return [[name, round(s, 2)] for name, s in out]
 
 
 def run_cell(source: str, namespace: dict, name: str) -> None:
@@ -88,9 +112,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--quick", action="store_true", help="set COURSE_QUICK=1 for this run")
+    parser.add_argument("--time-step", action="store_true",
+                        help="after the run, time lesson 3's CPU step and add it to sections.json")
     args = parser.parse_args(argv)
     try:
-        sources = cell_sources(args.notebook)  # before anything is created
+        sectioned = sectioned_sources(args.notebook)  # before anything is created
     except NotebookError as exc:
         print(f"course_utils.tools.run: {exc}", file=sys.stderr)
         return 2
@@ -104,16 +130,26 @@ def main(argv=None) -> int:
     out_dir = runs_dir() / args.notebook.stem
     out_dir.mkdir(parents=True, exist_ok=True)
     namespace = {"__name__": "__main__"}
-    start, n_fig = time.perf_counter(), 0
-    for i, src in enumerate(sources):
+    start, n_fig, seconds = time.perf_counter(), 0, []
+    for i, (_, src) in enumerate(sectioned):
         print(f"--- cell {i} ---", flush=True)
+        t0 = time.perf_counter()
         run_cell(src, namespace, f"{args.notebook.name}[{i}]")
+        seconds.append(time.perf_counter() - t0)
         for num in plt.get_fignums():
             n_fig += 1
             plt.figure(num).savefig(out_dir / f"figure_{n_fig:02d}.png", dpi=80)
         plt.close("all")
         sys.stdout.flush()
-    print(f"--- done in {time.perf_counter() - start:.1f} s; figures in {out_dir} ---")
+    total = time.perf_counter() - start
+    record = {"notebook": args.notebook.name, "quick": bool(args.quick), "total_s": round(total, 1),
+              "cpu": cpu_name(), "sections": section_times([name for name, _ in sectioned], seconds)}
+    if args.time_step:  # this CPU's lesson-3 step right after the run: what scales the record to other machines
+        from ..lesson3.timing import time_lesson3_step
+
+        record["cpu_step_s"] = round(time_lesson3_step(25, "cpu", warmup=5), 5)
+    (out_dir / "sections.json").write_text(json.dumps(record, indent=1) + "\n")
+    print(f"--- done in {total:.1f} s; figures and section times (sections.json) in {out_dir} ---")
     return 0
 
 
