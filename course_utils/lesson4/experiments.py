@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..kit.env import cpu_name  # noqa: F401 - the old flat module exposed it
+from ..kit.parallel import run_in_processes, worker_count
 from ..kit.smoothing import LOG2
 from ..lesson2.ring import ring_centers, ring_data, ring_eval_fn, ring_loader, toy_models
 from ..measure.claims import claim, needs_full_run, on_every_seed, spread
@@ -64,17 +65,27 @@ WEAKENING = ("+ lr_d 2e-4 (= lr_g)", "+ instance noise 0.2", "+ dropout 0.5 in D
 """The dominance fixes that weaken D (the others change G's loss or D's number of steps)."""
 
 
-def toy_step_units(epochs: int = 50, seeds: int = len(SEEDS)) -> float:
-    """Lesson 4's toy work at full settings in units of one plain step (one D and one G step): every
-    failure and fix on every seed, a D step counted as half a plain step (for the doctor's prediction)."""
-    steps_per_epoch = TOY["n_points"] // TOY["batch_size"]
+def _run_units(failure: str, fix: str | None, epochs: int) -> float:
+    """One toy run in plain steps (one D and one G step); a D step counts as half a plain step."""
+    s = settings_for(failure, fix)
+    d_steps = s.get("d_steps", 1) / s.get("d_every", 1)  # D updates per batch
+    return (d_steps + 1) / 2 * epochs * (TOY["n_points"] // TOY["batch_size"])
+
+
+def toy_step_units(epochs: int = 50, seeds: int = len(SEEDS), workers: int | None = 1) -> float:
+    """Lesson 4's toy work at full settings in units of one plain step: every failure and fix on every seed (for
+    the doctor's prediction). ``workers`` processes side by side (``None``: as many as ``run_group`` starts
+    here): the wall-clock units, each call of ``run_group`` (the failure alone, then its fixes) taking its
+    busiest worker's share."""
     units = 0.0
     for failure in FAILURES:
-        for fix in [None, *FIXES[failure]]:
-            s = settings_for(failure, fix)
-            d_steps = s.get("d_steps", 1) / s.get("d_every", 1)  # D updates per batch
-            units += (d_steps + 1) / 2
-    return units * seeds * epochs * steps_per_epoch
+        for fixes in ([None], list(FIXES[failure])):
+            runs = [_run_units(failure, fix, epochs) for fix in fixes for _ in range(seeds)]
+            loads = [0.0] * (worker_count(len(runs)) if workers is None else max(1, min(workers, len(runs))))
+            for run in runs:  # in run_group's order, each worker that comes free takes the next run
+                loads[loads.index(min(loads))] += run
+            units += max(loads)
+    return units
 
 
 def failure_name(failure: str) -> str:
@@ -109,29 +120,32 @@ def toy_run(settings: dict, seed: int, epochs: int, *, device="cpu", toy: dict |
 
 
 def run_seeds(settings: dict, epochs: int, seeds=SEEDS, *, desc: str = "toy", **kw) -> list[dict]:
-    """One history per seed."""
-    return [toy_run(settings, seed, epochs, desc=f"{desc}, seed {seed}", **kw) for seed in seeds]
+    """One history per seed (the seeds side by side, one process per core: :mod:`course_utils.kit.parallel`)."""
+    return run_in_processes(toy_run, [dict(settings=settings, seed=seed, epochs=epochs, desc=f"{desc}, seed {seed}",
+                                           **kw) for seed in seeds])
 
 
 def run_group(failure: str, epochs: int, seeds=SEEDS, fixes=None, *, failure_runs=None, progress: bool = True,
-              **kw) -> dict[str, list[dict]]:
+              workers: int | None = None, **kw) -> dict[str, list[dict]]:
     """The failure and its ``fixes`` (default: all) on every seed: ``{name: [history per seed]}``.
 
-    ``failure_runs``: the failure's histories if already run. One progress bar over all runs.
+    ``failure_runs``: the failure's histories if already run. One progress bar over all runs. The runs are
+    independent, so they go side by side, one process per core (``workers``; :mod:`course_utils.kit.parallel`):
+    each history is the same, bit for bit, as the run alone would give.
     """
     from tqdm.auto import tqdm
 
     names = list(FIXES[failure]) if fixes is None else list(fixes)
     todo = ([] if failure_runs is not None else [None]) + names
+    jobs = [(fix, seed) for fix in todo for seed in seeds]
+    with tqdm(total=len(jobs), desc=failure, disable=not progress) as bar:
+        histories = run_in_processes(
+            toy_run, [dict(settings=settings_for(failure, fix), seed=seed, epochs=epochs,
+                           desc=failure_name(failure) if fix is None else fix, **kw) for fix, seed in jobs],
+            workers=workers, on_done=lambda i: bar.update())
     group = {failure_name(failure): failure_runs} if failure_runs is not None else {}
-    with tqdm(total=len(todo) * len(seeds), desc=failure, disable=not progress) as bar:
-        for fix in todo:
-            name, runs = failure_name(failure) if fix is None else fix, []
-            for seed in seeds:
-                bar.set_postfix_str(f"{name}, seed {seed}")
-                runs.append(toy_run(settings_for(failure, fix), seed, epochs, desc=name, **kw))
-                bar.update()
-            group[name] = runs
+    for k, fix in enumerate(todo):
+        group[failure_name(failure) if fix is None else fix] = histories[k * len(seeds):(k + 1) * len(seeds)]
     return {failure_name(failure): group.pop(failure_name(failure)), **group}
 
 

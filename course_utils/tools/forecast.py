@@ -20,7 +20,8 @@ The model (all times in seconds; the recorded times are the README's, on its 2-c
   291 s in all, 172 s of them training, plus about 60 s since for scoring the CPU generator); on a CPU the
   epochs are those that fit the lesson's ``max_minutes`` (whole epochs while the next one fits, at most 40).
 * lesson 4 = its toy runs (``experiments.toy_step_units()``: every failure and fix on 3 seeds, in plain
-  toy steps) x ``toy_step`` (timed: one epoch of the toy GAN, one thread) + ``65 x speed`` (the
+  toy steps, side by side in one process per core as ``run_group`` runs them) x ``toy_step`` (timed: one
+  epoch of the toy GAN, one thread) + ``65 x speed`` (the
   Fashion-MNIST experiment on the Xeon).
 * lesson 6 = 20 epochs x 937 steps x ``lesson6_step`` (on a CPU the whole epochs that fit its 20-minute budget,
   scored every epoch) + the checkpoints' evaluation (2,000 samples each; 10 on a GPU)
@@ -189,7 +190,7 @@ def parts(t: Timings, lesson: int) -> dict[str, float]:
     if lesson == 2 and t.toy_step:  # + the optimal-D demo: 3 seeds x 2 Ds x 1,500 D-only steps (half a toy step)
         return {"whole notebook": RECORDED_S[2] * speed, "optimal-D demo": 3 * 2 * 1500 * 0.5 * t.toy_step}
     if lesson == 4 and t.toy_step:
-        return {"toy runs": toy_step_units() * t.toy_step, "other cells": REST_S[4] * speed}
+        return {"toy runs": toy_step_units(workers=None) * t.toy_step, "other cells": REST_S[4] * speed}
     if lesson == 6:
         per_checkpoint = LESSON6["eval_samples"] * t.eval_per_image + t.eval_scores
         training, checkpoints = lesson6_training_s(t.lesson6_step, per_checkpoint, lesson6_setting(t.device))
