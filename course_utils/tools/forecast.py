@@ -21,8 +21,9 @@ The model (all times in seconds; the recorded times are the README's, on its 2-c
   epochs are those that fit the lesson's ``max_minutes`` (whole epochs while the next one fits, at most 40).
 * lesson 4 = its toy runs (``experiments.toy_step_units()``: every failure and fix on 3 seeds, in plain
   toy steps, side by side in one process per core as ``run_group`` runs them) x ``toy_step`` (timed: one
-  epoch of the toy GAN, one thread) + ``65 x speed`` (the
-  Fashion-MNIST experiment on the Xeon).
+  epoch of the toy GAN, one thread) + ``REST_S[4] x speed``: the other cells (the Fashion-MNIST experiment,
+  checkpoints, plots), 116 s of a 429.8 s whole run on a 2-core AMD EPYC whose lesson-3 step timed 72.6 ms
+  right after (the toy sections took the other 314 s; ``records/sections/04.json``): 112 s at the Xeon's 70 ms.
 * lesson 6 = 20 epochs x 937 steps x ``lesson6_step`` (on a CPU the whole epochs that fit its 20-minute budget,
   scored every epoch) + the checkpoints' evaluation (2,000 samples each; 10 on a GPU)
   + ``REST_S[6] x speed``: the rest of the notebook (the control measurements on 10,000 samples, the
@@ -71,7 +72,7 @@ REFERENCE_STEP_S = 0.070
 """Lesson 3's training step on the README's 2-core Intel Xeon, fp32 (bf16 timed slower there)."""
 RECORDED_S = {1: 5.0, 2: 14.0, 3: 3350.0, 4: 201.0, 5: 291.0, 7: 106.2 * 0.070 / 0.035}
 """Full-run wall time of each lesson on that Xeon (README's lesson table)."""
-REST_S = {3: 3350.0 - 3336.0, 4: 65.0, 5: 291.0 - 172.0 + 60.0, 6: 29.7}
+REST_S = {3: 3350.0 - 3336.0, 4: 116.0 * 0.070 / 0.0726, 5: 291.0 - 172.0 + 60.0, 6: 29.7}
 """The part of lessons 3 and 5 that is not training, on that Xeon (whole notebook minus training)."""
 LESSONS = (1, 2, 3, 4, 5, 6, 7)
 

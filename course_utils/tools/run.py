@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+import types
 from pathlib import Path
 
 from ..kit.env import cpu_name, runs_dir
@@ -129,18 +130,23 @@ def main(argv=None) -> int:
 
     out_dir = runs_dir() / args.notebook.stem
     out_dir.mkdir(parents=True, exist_ok=True)
-    namespace = {"__name__": "__main__"}
+    main = types.ModuleType("__main__")  # as in a kernel: the notebook's names are __main__'s, so a function
+    namespace = main.__dict__  # defined in a cell can be pickled to a forked child (course_utils.kit.parallel)
+    before, sys.modules["__main__"] = sys.modules.get("__main__"), main
     start, n_fig, seconds = time.perf_counter(), 0, []
-    for i, (_, src) in enumerate(sectioned):
-        print(f"--- cell {i} ---", flush=True)
-        t0 = time.perf_counter()
-        run_cell(src, namespace, f"{args.notebook.name}[{i}]")
-        seconds.append(time.perf_counter() - t0)
-        for num in plt.get_fignums():
-            n_fig += 1
-            plt.figure(num).savefig(out_dir / f"figure_{n_fig:02d}.png", dpi=80)
-        plt.close("all")
-        sys.stdout.flush()
+    try:
+        for i, (_, src) in enumerate(sectioned):
+            print(f"--- cell {i} ---", flush=True)
+            t0 = time.perf_counter()
+            run_cell(src, namespace, f"{args.notebook.name}[{i}]")
+            seconds.append(time.perf_counter() - t0)
+            for num in plt.get_fignums():
+                n_fig += 1
+                plt.figure(num).savefig(out_dir / f"figure_{n_fig:02d}.png", dpi=80)
+            plt.close("all")
+            sys.stdout.flush()
+    finally:
+        sys.modules["__main__"] = before
     total = time.perf_counter() - start
     record = {"notebook": args.notebook.name, "quick": bool(args.quick), "total_s": round(total, 1),
               "cpu": cpu_name(), "sections": section_times([name for name, _ in sectioned], seconds)}

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import struct
+import sys
 import tempfile
 from pathlib import Path
 from urllib.error import URLError
@@ -395,6 +396,23 @@ def test_run_writes_figures_into_course_runs_dir(tmp_path, monkeypatch, capsys):
     assert run.main([str(path)]) == 0
     assert (tmp_path / "elsewhere" / "tiny" / "figure_01.png").is_file()
     assert "2" in capsys.readouterr().out.split("--- cell 0 ---")[1]
+
+
+def test_run_gives_a_cells_functions_to_forked_children_as_a_kernel_does(tmp_path, monkeypatch, capsys):
+    """A function defined in a cell is __main__'s, as in Jupyter: lesson 4's toy runs take the student's hooks
+    to their side-by-side processes (course_utils.kit.parallel), and __main__ is given back afterwards."""
+    code = ("import os\nfrom course_utils.kit.parallel import run_in_processes\n"
+            "def square(x):\n    return x * x, os.getpid()\n"
+            "out = run_in_processes(square, [dict(x=2), dict(x=3)], workers=2)\n"
+            "print('results', [r for r, _ in out], 'in children', all(p != os.getpid() for _, p in out))")
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": code}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path / "runs"))
+    main_before = sys.modules["__main__"]
+    assert run.main([str(_write(tmp_path, "hooks.ipynb", json.dumps(nb)))]) == 0
+    assert sys.modules["__main__"] is main_before
+    expected = sys.platform == "linux"  # elsewhere the jobs run here, one after another
+    assert f"results [4, 9] in children {expected}" in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- 8-9. lessons
