@@ -181,11 +181,28 @@ def start(args: list[str]) -> int:
             continue
 
 
+def test_workers(args: list[str], cores: int | None = None) -> list[str]:
+    """pytest-xdist's options: one worker per core (at most 4), each test file whole on one worker (a module's
+    shared fixtures, e.g. a graded batch, are built once; a notebook's cells run in order in one kernel).
+    Nothing when the arguments already say (``-n``, ``-p no:xdist``) or with one core; ``COURSE_TEST_WORKERS``
+    sets the count (1: no workers)."""
+    if any(a == "-n" or a.startswith(("-n", "--numprocesses")) or "xdist" in a for a in args):
+        return []
+    if cores is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count() or 1
+    n = int(os.environ.get("COURSE_TEST_WORKERS") or min(cores, 4))
+    return ["-n", str(n), "--dist", "loadfile"] if n > 1 else []
+
+
 def test(args: list[str]) -> int:
     cpu, args = split_cpu(args)
     setup(cpu)
     env = dict(os.environ, COURSE_QUICK="1", MPLBACKEND="Agg")
-    cmd = [str(PY), "-m", "pytest", "--nbval-lax", "--durations=15", *(args or ["tests", "solutions"])]
+    cmd = [str(PY), "-m", "pytest", "--nbval-lax", "--durations=15", *test_workers(args),
+           *(args or ["tests", "solutions"])]
     print("+ COURSE_QUICK=1 " + " ".join(cmd[1:]), flush=True)
     return subprocess.call(cmd, cwd=ROOT, env=env)
 

@@ -1,8 +1,9 @@
 """The grader: solution = full marks, empty lesson = 0, each broken submission = its exact score.
 
 Broken submissions are made here from the solution notebooks by replacing one exercise cell with a
-typical mistake. One batch run (each submission in its sandbox, quick mode, two at once) feeds most tests;
-the checks themselves are also run in this process (:func:`_grade_code`) where a kernel is not needed.
+typical mistake (and ending at the last exercise cell: see :func:`_up_to_last_exercise`). One batch run
+(each submission in its sandbox, quick mode, two at once) feeds most tests; the checks themselves are also
+run in this process (:func:`_grade_code`) where a kernel is not needed.
 """
 
 import ast
@@ -31,9 +32,37 @@ def _solution(prefix: str) -> Path:
     return found[0]
 
 
+def _up_to_last_exercise(nb: dict) -> dict:
+    """``nb`` without the cells after its last exercise cell: a student who stopped there.
+
+    The points come from the check phase, which reads only the exercise cells' definitions (the run phase feeds
+    the report's notes), so a broken submission's later cells (a lesson's training and analysis, minutes each)
+    would cost time and prove nothing that the solution's whole, graded run does not.
+    """
+    last = max(i for i, c in enumerate(nb["cells"]) if c.get("metadata", {}).get("exercise"))
+    return {**nb, "cells": nb["cells"][:last + 1]}
+
+
+def _exercises_only(nb: dict) -> dict:
+    """``nb`` as one cell of its imports followed by its exercise cells: the smallest notebook graded as that
+    lesson (what the check phase reads of any submission). Lessons 3-7's broken sets use it: their cells between
+    the exercises train and measure for minutes; lessons 1 and 2's keep their cells, whose run the tests read."""
+    imports = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and not cell.get("metadata", {}).get("exercise"):
+            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            imports += [ast.get_source_segment(src, node) for node in ast.parse(src).body
+                        if isinstance(node, ast.Import | ast.ImportFrom)]
+    head = {"cell_type": "code", "id": "imports", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": "\n".join(dict.fromkeys(imports))}
+    return {**nb, "cells": [head] + [c for c in nb["cells"] if c.get("metadata", {}).get("exercise")]}
+
+
 def _broken(prefix: str, exercise: str, old: str, new: str) -> dict:
-    """The solution notebook with ``old`` replaced by ``new`` in one exercise cell."""
+    """The solution notebook, up to its last exercise cell (lessons 1-2) or as its imports and exercise cells
+    (lessons 3-7), with ``old`` replaced by ``new`` in one exercise cell."""
     nb = json.loads(_solution(prefix).read_text())
+    nb = _up_to_last_exercise(nb) if prefix in ("01", "02") else _exercises_only(nb)
     for cell in nb["cells"]:
         if cell.get("metadata", {}).get("exercise", {}).get("id") == exercise:
             src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]

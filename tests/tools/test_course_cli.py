@@ -161,3 +161,18 @@ def test_other_pip_failures_point_at_pip_s_message(course, monkeypatch, capsys):
     message = str(exc.value)
     assert "Its message is above" in message and "GB free" not in message and "-r" in message
     assert "WARNING" not in capsys.readouterr().out and not course.STAMP.exists()
+
+
+def test_the_suite_spreads_its_files_over_the_cores(course, monkeypatch):
+    monkeypatch.delenv("COURSE_TEST_WORKERS", raising=False)
+    assert course.test_workers([], cores=2) == ["-n", "2", "--dist", "loadfile"]
+    assert course.test_workers([], cores=16) == ["-n", "4", "--dist", "loadfile"]  # capped: memory, kernels
+    assert course.test_workers([], cores=1) == []
+    assert course.test_workers(["-n", "3"], cores=8) == [] and course.test_workers(["-p", "no:xdist"], cores=8) == []
+    monkeypatch.setenv("COURSE_TEST_WORKERS", "1")
+    assert course.test_workers([], cores=8) == []
+    monkeypatch.setenv("COURSE_TEST_WORKERS", "3")
+    assert course.test_workers([], cores=2) == ["-n", "3", "--dist", "loadfile"]
+    course.main(["test", "tests/lesson1"])
+    pytest_cmd = next(c for c in course.calls if c[1:3] == ["-m", "pytest"])
+    assert pytest_cmd[-5:] == ["-n", "3", "--dist", "loadfile", "tests/lesson1"]

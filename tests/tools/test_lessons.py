@@ -31,6 +31,8 @@ def test_committed_without_outputs(path):
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None
+    ids = [cell.get("id") for cell in nb["cells"]]  # nbformat 4.5: without them nbval warns, JupyterLab edits the file
+    assert None not in ids and len(set(ids)) == len(ids), f"{path.name}: cells without a unique id"
 
 
 def test_markers_are_stripped_with_indentation():
